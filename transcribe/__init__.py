@@ -1,0 +1,1 @@
+"""callrec transcription: audio in, text out (no disk, keys or catalog)."""
