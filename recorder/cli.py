@@ -1,5 +1,0 @@
-"""Placeholder CLI (replaced below)."""
-
-
-def main() -> None:
-    """Entry point."""

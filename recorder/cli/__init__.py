@@ -1,0 +1,12 @@
+"""The ``callrec`` command line: the edge where people and scripts meet callrec.
+
+Exit codes: 0 ok, 1 error, 2 usage or configuration, 3 denied. Only this package reads
+the clock and the system random source; everything below takes ``now=`` and ``rng=``.
+"""
+
+from __future__ import annotations
+
+from recorder.cli import store_cmds  # noqa: F401  (registers the storage commands)
+from recorder.cli.app import cli, main
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,107 @@
+"""Root command group, shared context, and the mapping of errors to exit codes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+
+from recorder.errors import ConfigError, RecorderError
+from recorder.settings import Paths, resolve_paths
+from storage.errors import KeyringError, StorageError
+from storage.keyring import FileKeyRing
+from storage.vault import Vault
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DENIED = 0, 1, 2, 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(slots=True)
+class Context:
+    """What every command gets: resolved paths, consoles, clock and randomness."""
+
+    paths: Paths
+    out: Console
+    err: Console
+    now: Callable[[], datetime]
+    rng: Callable[[int], bytes]
+
+    @contextmanager
+    def vault(self) -> Iterator[Vault]:
+        """Open the configured store; the keyring must exist (``callrec init``)."""
+        keyring = FileKeyRing.load(self.paths.keyring)
+        vault = Vault.open(self.paths.home, keyring)
+        try:
+            yield vault
+        finally:
+            vault.close()
+
+
+def fail(err: Console, message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print ``error: message`` to stderr and exit with ``code``."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Data dir (catalog, encrypted blobs, audit checkpoints). "
+    "Default: $CALLREC_HOME or ./callrec-data.",
+)
+@click.option(
+    "--keyring",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Master keyring file, kept OUTSIDE the data dir. "
+    "Default: $CALLREC_KEYRING or <home>-keys/keyring.json.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, keyring: Path | None, verbose: bool) -> None:
+    """callrec: capture, mask, encrypt and govern contact-centre call recordings.
+
+    \b
+    Start here:
+      callrec init        create the data dir and the master keyring
+      callrec demo        init if needed, then run the storage self-check
+      callrec fsck        check every invariant of the store
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = Context(
+        paths=resolve_paths(home, keyring),
+        out=Console(soft_wrap=True),
+        err=Console(stderr=True, soft_wrap=True),
+        now=lambda: datetime.now(UTC),
+        rng=os.urandom,
+    )
+
+
+def run_guarded(err: Console, body: Callable[[], None]) -> None:
+    """Run a command body, turning our error trees into messages and exit codes."""
+    try:
+        body()
+    except ConfigError as exc:
+        fail(err, str(exc), EXIT_USAGE)
+    except KeyringError as exc:
+        fail(err, str(exc))
+    except (StorageError, RecorderError) as exc:
+        fail(err, str(exc))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="callrec")

@@ -1,0 +1,244 @@
+"""Storage commands: init, selfcheck, demo, keys, audit, fsck."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from recorder.cli.app import EXIT_ERROR, Context, cli, fail, run_guarded
+from recorder.selfcheck import Step, run_selfcheck
+from storage.errors import KeyringExists
+from storage.fsck import fsck
+from storage.keyring import FileKeyRing
+from storage.vault import Vault
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def _progress(ctx: Context) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=ctx.err,
+        transient=True,
+    )
+
+
+def _init(ctx: Context) -> bool:
+    """Create keyring + store; False if they already existed."""
+    created = True
+    try:
+        keyring = FileKeyRing.create(ctx.paths.keyring, ctx.rng)
+    except KeyringExists:
+        keyring = FileKeyRing.load(ctx.paths.keyring)
+        created = False
+    Vault.open(ctx.paths.home, keyring).close()
+    return created
+
+
+@cli.command()
+@pass_ctx
+def init(ctx: Context) -> None:
+    """Create the data dir and a new master keyring (mode 0600, outside the data dir).
+
+    Safe to run twice: an existing keyring is never overwritten. Back the keyring up
+    separately from the data: without it nothing in the data dir can be decrypted, and
+    that is the point.
+    """
+
+    def body() -> None:
+        created = _init(ctx)
+        verb = "Initialised" if created else "Already initialised"
+        ctx.out.print(f"{verb}: data dir {ctx.paths.home}")
+        ctx.out.print(f"             keyring  {ctx.paths.keyring} (mode 0600)")
+
+    run_guarded(ctx.err, body)
+
+
+def _print_step(ctx: Context, step: Step) -> None:
+    mark = "[green]ok[/]" if step.ok else "[red]FAILED[/]"
+    ctx.out.print(f"  {mark}  {step.name:<22} {step.detail}", highlight=False)
+
+
+def _selfcheck(ctx: Context) -> None:
+    with ctx.vault() as vault:
+        run_selfcheck(
+            vault,
+            ctx.paths.home,
+            now=ctx.now(),
+            rng=ctx.rng,
+            on_step=lambda step: _print_step(ctx, step),
+        )
+
+
+@cli.command()
+@pass_ctx
+def selfcheck(ctx: Context) -> None:
+    """Seal, store, reopen, verify, seek, tamper, scan and shred a synthetic recording.
+
+    Runs against the configured store, so it proves this installation works end to end.
+    """
+    run_guarded(ctx.err, lambda: _selfcheck(ctx))
+
+
+@cli.command()
+@pass_ctx
+def demo(ctx: Context) -> None:
+    """The main job on the embedded default (SQLite + local encrypted files, no servers).
+
+    Initialises the store if needed, then runs the storage self-check.
+    """
+
+    def body() -> None:
+        _init(ctx)
+        ctx.out.print(f"callrec store at {ctx.paths.home} (keyring {ctx.paths.keyring})")
+        _selfcheck(ctx)
+        ctx.out.print("Storage self-check passed.")
+
+    run_guarded(ctx.err, body)
+
+
+@cli.group()
+def keys() -> None:
+    """Master keys: status and rotation (data keys are rewrapped, audio never rewritten)."""
+
+
+@keys.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def keys_status(ctx: Context, as_json: bool) -> None:
+    """How many data keys are wrapped under each master key version."""
+
+    def body() -> None:
+        with ctx.vault() as vault:
+            counts = vault.catalog.count_keys_by_version()
+            active = vault.keyring.active_kek_version()
+            versions = vault.keyring.kek_versions()
+        if as_json:
+            ctx.out.print_json(json.dumps({"active": active, "versions": versions, "keys": counts}))
+            return
+        table = Table("KEK version", "data keys", "active")
+        for version in versions:
+            table.add_row(
+                str(version), str(counts.get(version, 0)), "yes" if version == active else ""
+            )
+        ctx.out.print(table)
+
+    run_guarded(ctx.err, body)
+
+
+@keys.command("rotate")
+@click.option("--batch", default=200, show_default=True, help="Keys rewrapped per commit.")
+@pass_ctx
+def keys_rotate(ctx: Context, batch: int) -> None:
+    """Create a new master key version and rewrap every data key under it.
+
+    Interrupted? Run it again: it resumes where it stopped (each batch commits on its own)
+    instead of starting another version.
+    """
+
+    def body() -> None:
+        with ctx.vault() as vault:
+            pending = vault.rotation_pending()
+            start_new = pending == 0
+            with _progress(ctx) as bar:
+                task = bar.add_task("rewrapping data keys", total=None)
+                report = vault.rotate_keys(
+                    now=ctx.now(),
+                    rng=ctx.rng,
+                    start_new=start_new,
+                    batch=batch,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+        verb = "Rotated to" if start_new else "Resumed rotation to"
+        ctx.out.print(
+            f"{verb} KEK version {report.kek_version}: {report.rewrapped} data keys rewrapped, "
+            f"{report.remaining} remaining."
+        )
+
+    run_guarded(ctx.err, body)
+
+
+@cli.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def audit_verify(ctx: Context, as_json: bool) -> None:
+    """Recompute the hash chain and check every signed checkpoint.
+
+    Exit 1 and the first bad entry's sequence number if anything was altered, removed,
+    inserted, reordered or truncated.
+    """
+
+    def body() -> None:
+        with ctx.vault() as vault:
+            report = vault.audit.verify()
+        if as_json:
+            ctx.out.print_json(json.dumps(asdict(report)))
+        else:
+            ctx.out.print(
+                f"Audit chain OK: {report.size} entries, head {report.head[:16]}…, "
+                f"{report.checkpoints_checked} signed checkpoint(s) verified."
+            )
+
+    run_guarded(ctx.err, body)
+
+
+@audit.command("checkpoint")
+@pass_ctx
+def audit_checkpoint(ctx: Context) -> None:
+    """Sign the current chain head (Ed25519) into the checkpoint file outside the DB."""
+
+    def body() -> None:
+        with ctx.vault() as vault:
+            cp = vault.audit.checkpoint(ctx.now())
+        ctx.out.print(f"Checkpoint signed at {cp.size} entries, head {cp.head[:16]}…")
+
+    run_guarded(ctx.err, body)
+
+
+@cli.command("fsck")
+@click.option("--repair", is_flag=True, help="Remove temp files and orphan ciphertext (I3).")
+@click.option("--quick", is_flag=True, help="Skip decrypting every artefact (I1).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def fsck_cmd(ctx: Context, repair: bool, quick: bool, as_json: bool) -> None:
+    """Check the store's invariants (I1 content, I2 keys, I3 files, I6 audit chain).
+
+    Exit 0 when everything holds, 1 when something is broken (and not repaired).
+    """
+
+    def body() -> None:
+        with ctx.vault() as vault, _progress(ctx) as bar:
+            task = bar.add_task("verifying artefacts", total=None)
+            report = fsck(
+                vault,
+                repair=repair,
+                verify_content=not quick,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        if as_json:
+            ctx.out.print_json(json.dumps(asdict(report) | {"ok": report.ok}))
+        else:
+            ctx.out.print(
+                f"{report.artefacts_checked} artefacts, {report.blobs_seen} blobs, "
+                f"{report.audit_entries} audit entries checked."
+            )
+            for f in report.findings:
+                state = "repaired" if f.repaired else "BROKEN"
+                ctx.out.print(f"  {f.invariant} {state}: {f.problem} ({f.subject})")
+            ctx.out.print("All invariants hold." if report.ok else "Invariants broken.")
+        if not report.ok:
+            fail(ctx.err, "fsck found broken invariants", EXIT_ERROR)
+
+    run_guarded(ctx.err, body)
