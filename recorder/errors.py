@@ -6,8 +6,12 @@ both trees to exit codes. Messages never carry phone numbers, transcript text or
 ::
 
     RecorderError
-    ├── ConfigError       configuration or paths unusable (exit 2, like a usage error)
-    └── SelfCheckFailed   the storage self-check found a broken step (exit 1)
+    ├── ConfigError        configuration or paths unusable (exit 2, like a usage error)
+    ├── SelfCheckFailed    the storage self-check found a broken step (exit 1)
+    ├── InvalidAudio       audio that cannot be decoded safely (lying header, wrong format,
+    │                      over the size/duration cap); nothing of it is stored
+    ├── InvalidEvent       call metadata (sidecar, CLI options, webhook body) is malformed
+    └── AccessDenied       the principal may not do this to this call (exit 3); ``.reason``
 """
 
 from __future__ import annotations
@@ -23,3 +27,19 @@ class ConfigError(RecorderError):
 
 class SelfCheckFailed(RecorderError):
     """A step of the storage self-check failed."""
+
+
+class InvalidAudio(RecorderError):
+    """The audio cannot be decoded safely; the message says why, without any content."""
+
+
+class InvalidEvent(RecorderError):
+    """Call metadata is malformed; the message names the field, never its value."""
+
+
+class AccessDenied(RecorderError):
+    """The principal may not perform the action on the call."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"access denied: {reason}")
+        self.reason = reason

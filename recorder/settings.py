@@ -24,17 +24,30 @@ class Paths:
 
     home: Path
     keyring: Path
+    config: Path | None = None
 
 
 def resolve_paths(
-    home: Path | None, keyring: Path | None, environ: Mapping[str, str] | None = None
+    home: Path | None,
+    keyring: Path | None,
+    environ: Mapping[str, str] | None = None,
+    config: Path | None = None,
 ) -> Paths:
-    """Apply the precedence: explicit option, then environment, then default."""
+    """Apply the precedence: explicit option, then environment, then default.
+
+    The configuration file is ``--config``, ``$CALLREC_CONFIG`` or ``<home>/callrec.toml``
+    when that exists; without one, callrec runs with an empty org chart (nobody may play).
+    """
     env = os.environ if environ is None else environ
     resolved_home = (home or Path(env.get("CALLREC_HOME") or DEFAULT_HOME)).absolute()
     env_keyring = env.get("CALLREC_KEYRING")
     resolved_keyring = keyring or (Path(env_keyring) if env_keyring else None)
+    env_config = env.get("CALLREC_CONFIG")
+    resolved_config = config or (Path(env_config) if env_config else None)
+    if resolved_config is None and (resolved_home / "callrec.toml").is_file():
+        resolved_config = resolved_home / "callrec.toml"
     return Paths(
         home=resolved_home,
         keyring=(resolved_keyring or default_keyring_path(resolved_home)).absolute(),
+        config=resolved_config.absolute() if resolved_config else None,
     )

@@ -1,6 +1,8 @@
 """The one exception tree of the storage package.
 
-Every error raised out of ``storage`` is a :class:`StorageError`. Library errors
+Every error about data, keys, disks or the database raised out of ``storage`` is a
+:class:`StorageError`. Programming mistakes by the caller (a negative offset, writing to a
+finished ``Sealer``) raise ``ValueError`` like the standard library does. Library errors
 (``cryptography``, ``sqlite3``, ``OSError`` from blob I/O) are translated in the module
 that owns the library, with ``raise ... from exc``; a test proves no raw library error
 escapes. Messages never carry phone numbers, transcript text or key material.
@@ -24,8 +26,10 @@ escapes. Messages never carry phone numbers, transcript text or key material.
     │   ├── PragmaError         WAL / synchronous=FULL / secure_delete / foreign_keys not in force
     │   ├── SchemaError         database schema newer than this code, or corrupt
     │   └── DuplicateError      (provider, provider id) already stored
-    └── AuditError              the audit log cannot be written or read
-        └── AuditChainBroken    verify() found the first bad entry (``.seq``)
+    └── AuditError              the audit log cannot be written or read; an event refused
+        │                       (PII guard, bad field); a corrupt checkpoint file line
+        └── AuditChainBroken    verify() found the first bad entry (``.seq``, ``.reason``;
+                                for a bad checkpoint, ``.seq`` is its size)
 """
 
 from __future__ import annotations

@@ -162,9 +162,14 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Checkpoint:
-    """A signed statement of the chain head: ``{size, head, ts}`` plus Ed25519 signature."""
+    """A signed statement of the chain head: ``{size, head, prev, ts}`` plus Ed25519 signature.
+
+    ``prev`` is the SHA-256 (hex) of the previous checkpoint's signature (64 zeros for the
+    first), so the checkpoints form their own chain: a deleted or reordered line is detected.
+    """
 
     size: int
     head: str
     ts: datetime
     signature: bytes = field(repr=False)
+    prev: str = "0" * 64

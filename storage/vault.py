@@ -37,7 +37,15 @@ from storage.blobs import BlobStore, FileBlobStore
 from storage.catalog import Catalog
 from storage.errors import BlobError, GoneError, IntegrityError
 from storage.keyring import KeyRing
-from storage.models import Artefact, ArtefactKind, AuditEvent, Rng, State, WrappedKey
+from storage.models import (
+    Artefact,
+    ArtefactKind,
+    AuditEvent,
+    Rng,
+    SealInfo,
+    State,
+    WrappedKey,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,17 @@ def _chunks(src: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
     reader: BinaryIO = src  # type: ignore[assignment]
     while chunk := reader.read(READ_CHUNK):
         yield chunk
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sealed:
+    """A durable, sealed blob whose catalog rows are not written yet."""
+
+    artefact_id: str
+    recording_id: str
+    kind: ArtefactKind
+    info: SealInfo
+    key: WrappedKey
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,20 +125,21 @@ class Vault:
 
     # -- writing -------------------------------------------------------------------------
 
-    def store_artefact(
+    def seal(
         self,
         recording_id: str,
         kind: ArtefactKind,
         src: BinaryIO | Iterable[bytes],
         *,
-        now: datetime,
         rng: Rng,
-        expires_at: datetime | None = None,
-    ) -> Artefact:
-        """Seal ``src`` under a fresh data key, write it durably, record it.
+    ) -> Sealed:
+        """Seal ``src`` under a fresh data key into a durable blob; no catalog rows yet.
 
-        The catalog rows join the caller's open transaction if there is one, so capture
-        can commit a recording and all its artefacts atomically.
+        The data key is wrapped under the active KEK at once and then forgotten. Sealing
+        happens outside any database transaction, so a long recording never holds the
+        catalog's write lock; :meth:`register` then records it in the caller's
+        transaction. If the caller never registers it (crash, duplicate), the blob is an
+        orphan that :meth:`discard` or ``fsck --repair`` removes.
         """
         artefact_id = new_id(rng)
         dek = crypto.new_data_key(rng)
@@ -139,25 +159,53 @@ class Vault:
             artefact=kind,
             rng=rng,
         )
-        artefact = Artefact(
-            id=artefact_id,
+        return Sealed(
+            artefact_id=artefact_id,
             recording_id=recording_id,
             kind=kind,
+            info=info,
+            key=WrappedKey(artefact_id=artefact_id, kek_version=version, wrapped=wrapped),
+        )
+
+    def register(
+        self, sealed: Sealed, *, now: datetime, expires_at: datetime | None = None
+    ) -> Artefact:
+        """Record a sealed blob: artefact row + wrapped key row (joins an open transaction)."""
+        artefact = Artefact(
+            id=sealed.artefact_id,
+            recording_id=sealed.recording_id,
+            kind=sealed.kind,
             state=State.AVAILABLE,
-            plaintext_size=info.plaintext_size,
-            plaintext_sha256=info.plaintext_sha256,
-            ciphertext_size=info.ciphertext_size,
+            plaintext_size=sealed.info.plaintext_size,
+            plaintext_sha256=sealed.info.plaintext_sha256,
+            ciphertext_size=sealed.info.ciphertext_size,
             created_at=now,
             expires_at=expires_at,
         )
-        try:
-            self.catalog.insert_artefact(
-                artefact, WrappedKey(artefact_id=artefact_id, kek_version=version, wrapped=wrapped)
-            )
-        except BaseException:
-            self._delete_blob(artefact_id)
-            raise
+        self.catalog.insert_artefact(artefact, sealed.key)
         return artefact
+
+    def discard(self, sealed: Sealed) -> None:
+        """Delete the blob of a sealed artefact that will not be registered."""
+        self._delete_blob(sealed.artefact_id)
+
+    def store_artefact(
+        self,
+        recording_id: str,
+        kind: ArtefactKind,
+        src: BinaryIO | Iterable[bytes],
+        *,
+        now: datetime,
+        rng: Rng,
+        expires_at: datetime | None = None,
+    ) -> Artefact:
+        """:meth:`seal` then :meth:`register`; the blob is removed if registering fails."""
+        sealed = self.seal(recording_id, kind, src, rng=rng)
+        try:
+            return self.register(sealed, now=now, expires_at=expires_at)
+        except BaseException:
+            self.discard(sealed)
+            raise
 
     # -- reading -------------------------------------------------------------------------
 

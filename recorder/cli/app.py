@@ -15,7 +15,8 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
-from recorder.errors import ConfigError, RecorderError
+from recorder.config import EMPTY, Config, load_config
+from recorder.errors import AccessDenied, ConfigError, RecorderError
 from recorder.settings import Paths, resolve_paths
 from storage.errors import KeyringError, StorageError
 from storage.keyring import FileKeyRing
@@ -35,6 +36,10 @@ class Context:
     err: Console
     now: Callable[[], datetime]
     rng: Callable[[int], bytes]
+
+    def config(self) -> Config:
+        """The org chart; an empty one (nobody may play) when no file is configured."""
+        return EMPTY if self.paths.config is None else load_config(self.paths.config)
 
     @contextmanager
     def vault(self) -> Iterator[Vault]:
@@ -66,23 +71,35 @@ def fail(err: Console, message: str, code: int = EXIT_ERROR) -> NoReturn:
     help="Master keyring file, kept OUTSIDE the data dir. "
     "Default: $CALLREC_KEYRING or <home>-keys/keyring.json.",
 )
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Org chart and defaults (TOML). Default: $CALLREC_CONFIG or <home>/callrec.toml.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None, keyring: Path | None, verbose: bool) -> None:
+def cli(
+    ctx: click.Context, home: Path | None, keyring: Path | None, config: Path | None, verbose: bool
+) -> None:
     """callrec: capture, mask, encrypt and govern contact-centre call recordings.
 
     \b
     Start here:
-      callrec init        create the data dir and the master keyring
-      callrec demo        init if needed, then run the storage self-check
-      callrec fsck        check every invariant of the store
+      callrec demo                  set up, ingest the sample calls, list, play, audit
+      callrec init                  create the data dir and the master keyring
+      callrec ingest FILE --caller … --agent …   store one call
+      callrec spool run DIR         capture every audio+sidecar pair in a spool folder
+      callrec calls list --as USER  the calls USER may see (masked numbers)
+      callrec play ID --as USER --purpose quality --out call.wav
+      callrec audit verify          prove nobody edited the access log
+      callrec fsck                  check every invariant of the store
     """
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     ctx.obj = Context(
-        paths=resolve_paths(home, keyring),
+        paths=resolve_paths(home, keyring, config=config),
         out=Console(soft_wrap=True),
         err=Console(stderr=True, soft_wrap=True),
         now=lambda: datetime.now(UTC),
@@ -94,6 +111,8 @@ def run_guarded(err: Console, body: Callable[[], None]) -> None:
     """Run a command body, turning our error trees into messages and exit codes."""
     try:
         body()
+    except AccessDenied as exc:
+        fail(err, str(exc), EXIT_DENIED)
     except ConfigError as exc:
         fail(err, str(exc), EXIT_USAGE)
     except KeyringError as exc:

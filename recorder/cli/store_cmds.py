@@ -19,7 +19,7 @@ from storage.vault import Vault
 pass_ctx = click.make_pass_decorator(Context)
 
 
-def _progress(ctx: Context) -> Progress:
+def progress_bar(ctx: Context) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -30,7 +30,7 @@ def _progress(ctx: Context) -> Progress:
     )
 
 
-def _init(ctx: Context) -> bool:
+def init_store(ctx: Context) -> bool:
     """Create keyring + store; False if they already existed."""
     created = True
     try:
@@ -53,7 +53,7 @@ def init(ctx: Context) -> None:
     """
 
     def body() -> None:
-        created = _init(ctx)
+        created = init_store(ctx)
         verb = "Initialised" if created else "Already initialised"
         ctx.out.print(f"{verb}: data dir {ctx.paths.home}")
         ctx.out.print(f"             keyring  {ctx.paths.keyring} (mode 0600)")
@@ -66,7 +66,7 @@ def _print_step(ctx: Context, step: Step) -> None:
     ctx.out.print(f"  {mark}  {step.name:<22} {step.detail}", highlight=False)
 
 
-def _selfcheck(ctx: Context) -> None:
+def run_selfcheck_cmd(ctx: Context) -> None:
     with ctx.vault() as vault:
         run_selfcheck(
             vault,
@@ -84,24 +84,7 @@ def selfcheck(ctx: Context) -> None:
 
     Runs against the configured store, so it proves this installation works end to end.
     """
-    run_guarded(ctx.err, lambda: _selfcheck(ctx))
-
-
-@cli.command()
-@pass_ctx
-def demo(ctx: Context) -> None:
-    """The main job on the embedded default (SQLite + local encrypted files, no servers).
-
-    Initialises the store if needed, then runs the storage self-check.
-    """
-
-    def body() -> None:
-        _init(ctx)
-        ctx.out.print(f"callrec store at {ctx.paths.home} (keyring {ctx.paths.keyring})")
-        _selfcheck(ctx)
-        ctx.out.print("Storage self-check passed.")
-
-    run_guarded(ctx.err, body)
+    run_guarded(ctx.err, lambda: run_selfcheck_cmd(ctx))
 
 
 @cli.group()
@@ -147,7 +130,7 @@ def keys_rotate(ctx: Context, batch: int) -> None:
         with ctx.vault() as vault:
             pending = vault.rotation_pending()
             start_new = pending == 0
-            with _progress(ctx) as bar:
+            with progress_bar(ctx) as bar:
                 task = bar.add_task("rewrapping data keys", total=None)
                 report = vault.rotate_keys(
                     now=ctx.now(),
@@ -219,7 +202,7 @@ def fsck_cmd(ctx: Context, repair: bool, quick: bool, as_json: bool) -> None:
     """
 
     def body() -> None:
-        with ctx.vault() as vault, _progress(ctx) as bar:
+        with ctx.vault() as vault, progress_bar(ctx) as bar:
             task = bar.add_task("verifying artefacts", total=None)
             report = fsck(
                 vault,

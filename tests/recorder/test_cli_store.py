@@ -72,8 +72,9 @@ def test_missing_keyring_says_how_to_fix_it(home: Path, keyring_path: Path) -> N
     assert "callrec init" in result.output
 
 
-def test_demo_runs_the_self_check(home: Path, keyring_path: Path) -> None:
-    result = run(home, keyring_path, "demo")
+def test_demo_and_selfcheck_run_every_step(home: Path, keyring_path: Path) -> None:
+    assert run(home, keyring_path, "init").exit_code == 0
+    result = run(home, keyring_path, "selfcheck")
     assert result.exit_code == 0, result.output
     for step in ("seal and store", "seek one second", "tamper refused", "crypto-shred"):
         assert step in result.output
@@ -87,7 +88,7 @@ def test_demo_runs_the_self_check(home: Path, keyring_path: Path) -> None:
 
 def test_fsck_finds_and_repairs_orphans(initialised: tuple[Path, Path]) -> None:
     home, keyring = initialised
-    assert run(home, keyring, "demo").exit_code == 0
+    assert run(home, keyring, "selfcheck").exit_code == 0
     clean = run(home, keyring, "fsck")
     assert clean.exit_code == 0, clean.output
     orphan = home / "blobs" / "ab" / ("ab" + "0" * 30 + ".crx")
@@ -104,7 +105,7 @@ def test_fsck_finds_and_repairs_orphans(initialised: tuple[Path, Path]) -> None:
 
 def test_audit_verify_detects_an_edit(initialised: tuple[Path, Path]) -> None:
     home, keyring = initialised
-    assert run(home, keyring, "demo").exit_code == 0
+    assert run(home, keyring, "selfcheck").exit_code == 0
     conn = sqlite3.connect(home / "catalog.db")
     for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
         conn.execute(f'DROP TRIGGER "{name}"')
