@@ -27,6 +27,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -85,8 +86,16 @@ class BlobStore(Protocol):
         """Temp files left by interrupted writes (fsck, invariant I3)."""
         ...
 
-    def remove_stray_temps(self) -> int:
-        """Remove every stray temp; returns how many. Run only when no writer is active."""
+    def remove_stray_temps(self, *, older_than: datetime | None = None) -> int:
+        """Remove stray temps last modified before ``older_than`` (all if None).
+
+        A temp younger than that may belong to a write in progress in another process;
+        callers pass ``now - grace`` so a repair never races a live capture.
+        """
+        ...
+
+    def modified_at(self, name: str) -> datetime:
+        """When the committed blob was last written (UTC): fsck's grace period uses it."""
         ...
 
 
@@ -248,10 +257,20 @@ class FileBlobStore:
         """Temps as ``<shard>/<file>`` paths relative to the root."""
         return [f"{temp.parent.name}/{temp.name}" for temp in self._temps()]
 
-    def remove_stray_temps(self) -> int:
+    def modified_at(self, name: str) -> datetime:
+        try:
+            return datetime.fromtimestamp(self.path(name).stat().st_mtime, UTC)
+        except FileNotFoundError:
+            raise NotFoundError("blob not found") from None
+        except OSError as exc:
+            raise BlobError("cannot stat blob") from exc
+
+    def remove_stray_temps(self, *, older_than: datetime | None = None) -> int:
         removed = 0
         shards: set[Path] = set()
         for temp in self._temps():
+            if older_than is not None and _mtime(temp) >= older_than:
+                continue
             try:
                 self._ops.unlink(str(temp))
             except FileNotFoundError:
@@ -266,6 +285,13 @@ class FileBlobStore:
             except OSError as exc:
                 raise BlobError("cannot make temp removal durable") from exc
         return removed
+
+
+def _mtime(path: Path) -> datetime:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return datetime.max.replace(tzinfo=UTC)  # gone or unreadable: never "old"
 
 
 def _close_quietly(stream: BinaryIO, raw: io.RawIOBase) -> None:
@@ -353,11 +379,18 @@ class MemoryBlobStore:
         with self._lock:
             return sorted(self._writing)
 
-    def remove_stray_temps(self) -> int:
+    def remove_stray_temps(self, *, older_than: datetime | None = None) -> int:
+        """The memory twin has no clock: every abandoned write counts as old."""
         with self._lock:
             count = len(self._writing)
             self._writing.clear()
         return count
+
+    def modified_at(self, name: str) -> datetime:
+        """The memory twin has no clock: every blob reports the epoch (always old)."""
+        if not self.exists(name):
+            raise NotFoundError("blob not found")
+        return datetime.fromtimestamp(0, UTC)
 
     def raw(self, name: str) -> bytes:
         """The stored bytes (tests use it to tamper with or inspect a blob)."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from storage.keyring import FileKeyRing
 from storage.vault import Vault
@@ -48,3 +51,27 @@ def vault(home: Path, keyring_path: Path, rng: Callable[[int], bytes]) -> Iterat
         yield v
     finally:
         v.close()
+
+
+# Hypothesis in CI: derandomised, so a run is reproducible and a red build is never a
+# coin toss; explore freely locally with HYPOTHESIS_PROFILE=dev.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _no_lingering_log_redaction() -> Iterator[None]:
+    """The CLI installs the number-redacting filter on every root handler (pytest's too).
+
+    Remove it after each test, so a later test that inspects raw log text sees raw text.
+    """
+    yield
+    from recorder.logredact import NumberRedactingFilter
+
+    for handler in [*logging.getLogger().handlers, logging.lastResort]:
+        if handler is None:
+            continue
+        for f in list(handler.filters):
+            if isinstance(f, NumberRedactingFilter):
+                handler.removeFilter(f)

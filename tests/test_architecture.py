@@ -34,6 +34,7 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "ctranslate2": ("transcribe/engine.py",),
     "phonenumbers": ("recorder/masking.py",),
     "pydub": ("recorder/audio.py",),
+    "imageio_ffmpeg": ("recorder/audio.py",),
     "starlette": ("recorder/web/",),
     "fastapi": ("recorder/web/",),
     "uvicorn": ("recorder/web/",),

@@ -6,7 +6,7 @@ the clock and the system random source; everything below takes ``now=`` and ``rn
 
 from __future__ import annotations
 
-from recorder.cli import demo_cmd, store_cmds  # noqa: F401  (register commands)
+from recorder.cli import call_cmds, demo_cmd, store_cmds  # noqa: F401  (register commands)
 from recorder.cli.app import cli, main
 
 __all__ = ["cli", "main"]

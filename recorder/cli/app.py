@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
+from recorder import logredact
 from recorder.config import EMPTY, Config, load_config
 from recorder.errors import AccessDenied, ConfigError, RecorderError
 from recorder.settings import Paths, resolve_paths
@@ -50,6 +51,14 @@ class Context:
             yield vault
         finally:
             vault.close()
+
+
+def _console(*, stderr: bool) -> Console:
+    """A console that never truncates ids: wide and soft-wrapped when piped."""
+    console = Console(stderr=stderr, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, soft_wrap=True, width=200)
+    return console
 
 
 def fail(err: Console, message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -98,10 +107,11 @@ def cli(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    logredact.install()
     ctx.obj = Context(
         paths=resolve_paths(home, keyring, config=config),
-        out=Console(soft_wrap=True),
-        err=Console(stderr=True, soft_wrap=True),
+        out=_console(stderr=False),
+        err=_console(stderr=True),
         now=lambda: datetime.now(UTC),
         rng=os.urandom,
     )

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import timedelta
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from recorder.cli.app import EXIT_ERROR, Context, cli, fail, run_guarded
+from recorder.fsck import fsck
 from recorder.selfcheck import Step, run_selfcheck
 from storage.errors import KeyringExists
-from storage.fsck import fsck
 from storage.keyring import FileKeyRing
 from storage.vault import Vault
 
@@ -192,10 +193,18 @@ def audit_checkpoint(ctx: Context) -> None:
 
 @cli.command("fsck")
 @click.option("--repair", is_flag=True, help="Remove temp files and orphan ciphertext (I3).")
+@click.option(
+    "--grace",
+    default=3600,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Seconds: --repair leaves younger leftovers alone (a capture may be in progress). "
+    "Use 0 right after a crash, when nothing else is running.",
+)
 @click.option("--quick", is_flag=True, help="Skip decrypting every artefact (I1).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
-def fsck_cmd(ctx: Context, repair: bool, quick: bool, as_json: bool) -> None:
+def fsck_cmd(ctx: Context, repair: bool, grace: int, quick: bool, as_json: bool) -> None:
     """Check the store's invariants (I1 content, I2 keys, I3 files, I6 audit chain).
 
     Exit 0 when everything holds, 1 when something is broken (and not repaired).
@@ -207,6 +216,8 @@ def fsck_cmd(ctx: Context, repair: bool, quick: bool, as_json: bool) -> None:
             report = fsck(
                 vault,
                 repair=repair,
+                now=ctx.now(),
+                grace=timedelta(seconds=grace),
                 verify_content=not quick,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )

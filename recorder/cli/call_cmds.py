@@ -1,0 +1,316 @@
+"""Call commands: ingest, spool run|watch, calls list, play."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+from rich.table import Table
+
+from recorder.access import Action, decide, principal_for
+from recorder.capture import Capturer
+from recorder.cli.app import Context, cli, run_guarded
+from recorder.cli.store_cmds import pass_ctx, progress_bar
+from recorder.errors import InvalidEvent
+from recorder.ingest.spool import SpoolReport, run_spool
+from recorder.models import CallEvent
+from recorder.playback import open_playback
+from recorder.timeutil import parse_utc
+from storage.models import AuditEvent, State
+
+
+def _when(value: str | None, field: str) -> datetime | None:
+    return None if value is None else parse_utc(value, field, InvalidEvent)
+
+
+def _file_id(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return "sha256-" + digest.hexdigest()
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--caller", help="Caller id as delivered (any format; 'anonymous' = withheld).")
+@click.option("--agent", required=True, help="Agent user id who took the call.")
+@click.option("--service-number", help="The number the customer called.")
+@click.option("--started-at", help="When FILE starts (ISO-8601 with offset). Default: now.")
+@click.option("--answered-at", help="When the call was answered; audio before is dropped.")
+@click.option("--ended-at", help="When the call was hung up; audio after is dropped.")
+@click.option("--no-ai", is_flag=True, help="The customer declined AI processing.")
+@click.option("--class", "retention", help="Retention class (default: standard_6m).")
+@click.option("--source-id", help="Idempotency key. Default: SHA-256 of FILE's bytes.")
+@pass_ctx
+def ingest(
+    ctx: Context,
+    file: Path,
+    caller: str | None,
+    agent: str,
+    service_number: str | None,
+    started_at: str | None,
+    answered_at: str | None,
+    ended_at: str | None,
+    no_ai: bool,
+    retention: str | None,
+    source_id: str | None,
+) -> None:
+    """Capture one call recording FILE (WAV PCM/µ-law/A-law or MP3).
+
+    The caller's number is masked (last three digits) before anything is written; the
+    same FILE ingested twice is stored once.
+    """
+
+    def body() -> None:
+        now = ctx.now()
+        event = CallEvent(
+            source="cli",
+            source_id=source_id or _file_id(file),
+            audio_path=file,
+            caller=caller,
+            service_number=service_number,
+            agent_id=agent,
+            started_at=_when(started_at, "--started-at") or now,
+            answered_at=_when(answered_at, "--answered-at"),
+            ended_at=_when(ended_at, "--ended-at"),
+            ai=not no_ai,
+            retention_class=retention,
+        )
+        with ctx.vault() as vault:
+            result = Capturer(vault, ctx.config()).capture(event, now=now, rng=ctx.rng)
+        verb = "Already stored" if result.duplicate else "Stored"
+        ctx.out.print(
+            f"{verb} recording {result.recording_id} ({result.duration_ms / 1000:.1f} s, "
+            f"caller {result.caller_display})",
+            highlight=False,
+        )
+
+    run_guarded(ctx.err, body)
+
+
+@cli.group()
+def spool() -> None:
+    """Spool folders: NAME.wav (or .mp3) + NAME.json sidecar, written by the PBX."""
+
+
+def spool_pass(ctx: Context, folder: Path, *, quiet: bool = False) -> SpoolReport:
+    with ctx.vault() as vault, progress_bar(ctx) as bar:
+        task = bar.add_task(f"capturing {folder.name}", total=None)
+        report = run_spool(
+            folder,
+            Capturer(vault, ctx.config()),
+            now=ctx.now,
+            rng=ctx.rng,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if not quiet or report.captured or report.rejected or report.failed:
+        ctx.out.print(
+            f"{len(report.captured)} captured, {report.duplicates} already stored, "
+            f"{len(report.rejected)} rejected (see {folder / 'rejected'}), "
+            f"{len(report.failed)} left for retry."
+        )
+    return report
+
+
+@spool.command("run")
+@click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@pass_ctx
+def spool_run(ctx: Context, folder: Path) -> None:
+    """One pass over FOLDER: capture every complete pair, then remove it.
+
+    Bad pairs move to FOLDER/rejected/ with a NAME.reason.txt. Exit 1 if any pair was
+    left for retry (e.g. disk full).
+    """
+
+    def body() -> None:
+        if spool_pass(ctx, folder).failed:
+            sys.exit(1)
+
+    run_guarded(ctx.err, body)
+
+
+@spool.command("watch")
+@click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
+@pass_ctx
+def spool_watch(ctx: Context, folder: Path, interval: float) -> None:
+    """Run a pass over FOLDER every --interval seconds until interrupted (Ctrl-C)."""
+
+    def body() -> None:
+        try:
+            while True:
+                spool_pass(ctx, folder, quiet=True)
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            ctx.err.print("stopped")
+
+    run_guarded(ctx.err, body)
+
+
+@cli.group()
+def calls() -> None:
+    """Recorded calls."""
+
+
+@calls.command("list")
+@click.option("--as", "as_user", required=True, help="The user asking (a configured id).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def calls_list(ctx: Context, as_user: str, as_json: bool) -> None:
+    """The calls USER may see: their own (agent) or their team's at call time (supervisor)."""
+    run_guarded(ctx.err, lambda: show_calls(ctx, as_user, as_json))
+
+
+def show_calls(ctx: Context, as_user: str, as_json: bool) -> None:
+    """List (and audit the listing of) the calls ``as_user`` may see."""
+    config = ctx.config()
+    principal = principal_for(config, as_user)
+    with ctx.vault() as vault:
+        rows = [
+            r
+            for r in vault.catalog.list_recordings(state=State.AVAILABLE)
+            if decide(config, principal, Action.LIST, r).allowed
+        ]
+        vault.audit.append(
+            AuditEvent(
+                ts=ctx.now(),
+                actor_id=principal.user_id,
+                actor_role=principal.role,
+                action="recording.list",
+                outcome="allowed",
+                detail={"count": len(rows)},
+            )
+        )
+    rows.sort(key=lambda r: r.started_at)
+    if as_json:
+        ctx.out.print_json(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "started_at": r.started_at.isoformat(),
+                        "answered_at": r.answered_at.isoformat() if r.answered_at else None,
+                        "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+                        "duration_ms": r.duration_ms,
+                        "service_number": r.service_number,
+                        "caller": r.caller_display,
+                        "agent": r.agent_id,
+                        "team": r.team_id,
+                        "channels": r.channels,
+                        "retention_class": r.retention_class,
+                    }
+                    for r in rows
+                ]
+            )
+        )
+        return
+    table = Table("id", "started (UTC)", "duration", "caller", "agent", "team", "class")
+    for r in rows:
+        table.add_row(
+            r.id,
+            r.started_at.strftime("%Y-%m-%d %H:%M"),
+            f"{(r.duration_ms or 0) / 1000:.0f} s",
+            r.caller_display,
+            r.agent_id or "",
+            r.team_id or "",
+            r.retention_class,
+        )
+    ctx.out.print(table)
+    ctx.out.print(f"{len(rows)} call(s) visible to {as_user}.")
+
+
+def _write_atomically(path: Path, chunks: Iterator[bytes]) -> None:
+    """Write to ``path.part`` and rename only when every chunk authenticated.
+
+    A recording that fails authentication half-way never leaves a truncated WAV that
+    looks like a complete, shorter call.
+    """
+    part = path.with_name(path.name + ".part")
+    try:
+        with part.open("wb") as target:
+            for chunk in chunks:
+                target.write(chunk)
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def _parse_clock(value: str | None, field: str) -> int | None:
+    """'90', '1:30', '00:01:30' or '30s' -> milliseconds."""
+    if value is None:
+        return None
+    text = value.strip().removesuffix("s")
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        raise InvalidEvent(f"{field}: expected seconds or [hh:]mm:ss") from None
+    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts):
+        raise InvalidEvent(f"{field}: expected seconds or [hh:]mm:ss")
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return int(seconds * 1000)
+
+
+@cli.command()
+@click.argument("recording_id")
+@click.option("--as", "as_user", required=True, help="The user asking (a configured id).")
+@click.option("--purpose", required=True, help="Why: quality, dispute, training, dsar, legal.")
+@click.option("--start", help="Start offset: 90, 1:30 or 00:01:30.")
+@click.option("--duration", help="How long: 30s, 0:30.")
+@click.option("--out", "out", default="-", show_default=True, help="WAV file, or - for stdout.")
+@pass_ctx
+def play(
+    ctx: Context,
+    recording_id: str,
+    as_user: str,
+    purpose: str,
+    start: str | None,
+    duration: str | None,
+    out: str,
+) -> None:
+    """Play a recording as WAV, if USER may. Exit 3 when denied.
+
+    The access decision (allowed or denied, with the purpose and range) is written to the
+    audit log and committed before the first audio byte is produced.
+    """
+
+    def body() -> None:
+        config = ctx.config()
+        principal = principal_for(config, as_user)
+        with ctx.vault() as vault:
+            playback = open_playback(
+                vault,
+                config,
+                principal,
+                recording_id,
+                purpose=purpose,
+                now=ctx.now(),
+                start_ms=_parse_clock(start, "--start") or 0,
+                duration_ms=_parse_clock(duration, "--duration"),
+            )
+            target: BinaryIO
+            if out == "-":
+                target = sys.stdout.buffer
+                for chunk in playback.wav_chunks():
+                    target.write(chunk)
+                target.flush()
+            else:
+                _write_atomically(Path(out), playback.wav_chunks())
+                ctx.err.print(
+                    f"Wrote {playback.duration_ms / 1000:.1f} s to {out} "
+                    f"(access recorded in the audit log).",
+                    highlight=False,
+                )
+
+    run_guarded(ctx.err, body)

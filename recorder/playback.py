@@ -1,0 +1,145 @@
+"""Playback: decide, audit (committed), and only then unseal and stream audio.
+
+:func:`open_playback` does the access decision and writes the audit entry (allowed or
+denied, with the purpose and the requested range) in its own committed transaction
+*before* it returns; the audio iterator it returns is the only way to get bytes. If the
+audit write fails, the exception propagates and nothing plays (RELIABILITY A1). A seek
+decrypts only the segments the range needs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from recorder.access import Action, Principal, decide
+from recorder.config import Config
+from recorder.errors import AccessDenied, InvalidEvent
+from recorder.wavfmt import HEADER_SIZE, PcmFormat, parse_header, wav_header
+from storage.errors import IntegrityError, NotFoundError
+from storage.models import ArtefactKind, AuditEvent, Recording, State
+from storage.vault import Vault
+
+RECORDING_ID = re.compile(r"[0-9a-f]{32}")
+PURPOSE = re.compile(r"[a-z][a-z_]{1,31}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Playback:
+    """An allowed, audited playback: the format, the range, and the audio."""
+
+    recording: Recording
+    fmt: PcmFormat
+    start_ms: int
+    frames: int
+    _vault: Vault
+    _artefact_id: str
+    _offset: int
+
+    @property
+    def duration_ms(self) -> int:
+        """Length of the range being played."""
+        return self.frames * 1000 // self.fmt.sample_rate
+
+    def wav_chunks(self) -> Iterator[bytes]:
+        """A complete WAV file of the range: header, then authenticated PCM."""
+        yield wav_header(self.fmt, self.frames)
+        length = self.frames * self.fmt.frame_size
+        if length == 0:
+            return
+        with self._vault.open_artefact(self._artefact_id) as reader:
+            yield from reader.read_range(self._offset, length)
+
+
+def _audit(
+    vault: Vault,
+    principal: Principal,
+    action: Action,
+    *,
+    now: datetime,
+    recording_id: str | None,
+    purpose: str,
+    allowed: bool,
+    reason: str,
+    detail: dict[str, int | str],
+) -> None:
+    vault.audit.append(
+        AuditEvent(
+            ts=now,
+            actor_id=principal.user_id,
+            actor_role=principal.role,
+            action=f"recording.{action}",
+            outcome="allowed" if allowed else "denied",
+            recording_id=recording_id,
+            artefact=ArtefactKind.AUDIO,
+            purpose=purpose,
+            reason=reason,
+            detail=detail,
+        )
+    )
+
+
+def open_playback(
+    vault: Vault,
+    config: Config,
+    principal: Principal,
+    recording_id: str,
+    *,
+    purpose: str,
+    now: datetime,
+    start_ms: int = 0,
+    duration_ms: int | None = None,
+    action: Action = Action.PLAY,
+) -> Playback:
+    """Decide and audit a playback request; raise :class:`AccessDenied` if refused.
+
+    Unknown and malformed ids are denied and audited like any other refusal, with the
+    same message, so guessing ids teaches nothing.
+    """
+    if not PURPOSE.fullmatch(purpose):
+        raise InvalidEvent("purpose: expected a purpose code such as quality or dispute")
+    if start_ms < 0 or (duration_ms is not None and duration_ms < 0):
+        raise InvalidEvent("range: start and duration must not be negative")
+    detail: dict[str, int | str] = {"start_ms": start_ms}
+    if duration_ms is not None:
+        detail["duration_ms"] = duration_ms
+    known = RECORDING_ID.fullmatch(recording_id) is not None
+    try:
+        recording = vault.catalog.get_recording(recording_id) if known else None
+    except NotFoundError:
+        recording = None
+    if recording is None or recording.state is not State.AVAILABLE:
+        reason = "no such recording" if recording is None else "recording is gone"
+        _audit(
+            vault, principal, action, now=now, recording_id=recording_id if known else None,
+            purpose=purpose, allowed=False, reason=reason, detail=detail,
+        )  # fmt: skip
+        raise AccessDenied("no such recording, or not yours to play")
+    decision = decide(config, principal, action, recording)
+    _audit(
+        vault, principal, action, now=now, recording_id=recording.id, purpose=purpose,
+        allowed=decision.allowed, reason=decision.reason, detail=detail,
+    )  # fmt: skip
+    if not decision.allowed:
+        raise AccessDenied(decision.reason)
+    artefact = vault.catalog.artefact_by_kind(recording.id, ArtefactKind.AUDIO)
+    if artefact is None:
+        raise NotFoundError("recording has no audio")
+    with vault.open_artefact(artefact.id) as reader:
+        try:
+            fmt, total = parse_header(b"".join(reader.read_range(0, HEADER_SIZE)))
+        except ValueError:
+            raise IntegrityError() from None
+    first = min(fmt.frame_at(start_ms), total)
+    last = total if duration_ms is None else min(total, first + fmt.frame_at(duration_ms))
+    return Playback(
+        recording=recording,
+        fmt=fmt,
+        start_ms=start_ms,
+        frames=last - first,
+        _vault=vault,
+        _artefact_id=artefact.id,
+        _offset=HEADER_SIZE + first * fmt.frame_size,
+    )
