@@ -64,10 +64,10 @@ import numpy as np
 import numpy.typing as npt
 
 from recorder.errors import InvalidAudio
+from recorder.wavfmt import PcmFormat, wav_header
 
 __all__ = ["Audio", "AudioLimits", "decode"]
 
-_WAV_HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
 _CHUNK = struct.Struct("<4sI")
 _FMT = struct.Struct("<HHIIHH")
 _MAX_CHUNKS = 256
@@ -149,11 +149,9 @@ class Audio:
         size = len(self.pcm)
         if size > 0xFFFFFFFF - 36:
             raise ValueError("audio too large for a RIFF/WAVE header")
-        width = self.channels * 2
-        return _WAV_HEADER.pack(
-            b"RIFF", 36 + size, b"WAVE", b"fmt ", 16, 1, self.channels,
-            self.sample_rate, self.sample_rate * width, width, 16, b"data", size,
-        )  # fmt: skip
+        return wav_header(
+            PcmFormat(sample_rate=self.sample_rate, channels=self.channels), self.frames
+        )
 
     def iter_wav(self, chunk: int = 65536) -> Iterator[bytes]:
         """The canonical WAV file: the header, then ``pcm`` in slices of ``chunk`` bytes."""
