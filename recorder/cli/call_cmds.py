@@ -141,15 +141,23 @@ def spool_run(ctx: Context, folder: Path) -> None:
 @spool.command("watch")
 @click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
+@click.option("--passes", default=0, type=click.IntRange(min=0), help="Stop after N (0: never).")
 @pass_ctx
-def spool_watch(ctx: Context, folder: Path, interval: float) -> None:
-    """Run a pass over FOLDER every --interval seconds until interrupted (Ctrl-C)."""
+def spool_watch(ctx: Context, folder: Path, interval: float, passes: int) -> None:
+    """Run a pass over FOLDER every --interval seconds until interrupted (Ctrl-C).
+
+    Only passes that did something are reported. Run it under a service manager
+    (systemd, supervisord) next to the PBX; a pair that failed is retried next pass.
+    """
 
     def body() -> None:
+        done = 0
         try:
-            while True:
+            while passes == 0 or done < passes:
                 spool_pass(ctx, folder, quiet=True)
-                time.sleep(interval)
+                done += 1
+                if passes == 0 or done < passes:
+                    time.sleep(interval)
         except KeyboardInterrupt:
             ctx.err.print("stopped")
 

@@ -128,3 +128,17 @@ def test_demo_runs_the_main_job_in_one_command(
     again = CliRunner().invoke(cli, ["demo"], catch_exceptions=False)
     assert again.exit_code == 0, again.output
     assert "0 captured, 8 already stored" in again.stdout
+
+
+def test_spool_watch_keeps_capturing_until_told_to_stop(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run(env, "init").exit_code == 0
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    for item in sorted((ROOT / "samples" / "spool").iterdir())[:2]:
+        shutil.copyfile(item, spool / item.name)
+    result = run(env, "spool", "watch", str(spool), "--interval", "0", "--passes", "3")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("1 captured") == 1  # quiet passes that did nothing stay quiet
+    assert list(spool.iterdir()) == []
