@@ -11,7 +11,12 @@ both trees to exit codes. Messages never carry phone numbers, transcript text or
     ├── InvalidAudio       audio that cannot be decoded safely (lying header, wrong format,
     │                      over the size/duration cap); nothing of it is stored
     ├── InvalidEvent       call metadata (sidecar, CLI options, webhook body) is malformed
-    └── AccessDenied       the principal may not do this to this call (exit 3); ``.reason``
+    ├── AccessDenied       the principal may not do this to this call (exit 3); ``.reason``
+    ├── BadSignature       a webhook's authentication headers are missing, duplicated,
+    │                      garbled, outside the time window, or do not match (HTTP 401/403)
+    └── MalformedRequest   a webhook request refused before authentication: over a size
+                           limit (``.too_large``: HTTP 413), too many fields, a header too
+                           long, a body that is not what its type says (HTTP 400)
 """
 
 from __future__ import annotations
@@ -43,3 +48,15 @@ class AccessDenied(RecorderError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"access denied: {reason}")
         self.reason = reason
+
+
+class BadSignature(RecorderError):
+    """A webhook failed authentication. The message says which check, never a secret."""
+
+
+class MalformedRequest(RecorderError):
+    """A webhook request that is refused unread; ``too_large`` marks a size limit (413)."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large

@@ -1,20 +1,24 @@
-"""Storage commands: init, selfcheck, demo, keys, audit, fsck."""
+"""Storage commands: init, selfcheck, demo, keys, audit (verify, checkpoint, show), fsck."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from datetime import timedelta
+from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from recorder.cli.app import EXIT_ERROR, Context, cli, fail, run_guarded
+from recorder.cli.app import EXIT_ERROR, EXIT_USAGE, Context, cli, fail, run_guarded
 from recorder.fsck import fsck
 from recorder.selfcheck import Step, run_selfcheck
 from storage.errors import KeyringExists
 from storage.keyring import FileKeyRing
+from storage.models import AuditEntry
 from storage.vault import Vault
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -187,6 +191,94 @@ def audit_checkpoint(ctx: Context) -> None:
         with ctx.vault() as vault:
             cp = vault.audit.checkpoint(ctx.now())
         ctx.out.print(f"Checkpoint signed at {cp.size} entries, head {cp.head[:16]}…")
+
+    run_guarded(ctx.err, body)
+
+
+_RECORDING_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _audit_rows(entries: list[AuditEntry], *, withhold_actors: bool) -> list[dict[str, Any]]:
+    """Entries as flat dicts; with ``withhold_actors`` every actor id becomes its role.
+
+    Detail values equal to an actor id are withheld too, so an id cannot leak through a
+    detail field that happens to name a person.
+    """
+    actors = {e.event.actor_id for e in entries}
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        event = entry.event
+        detail = dict(event.detail)
+        if withhold_actors:
+            detail = {k: "(withheld)" if v in actors else v for k, v in detail.items()}
+        rows.append(
+            {
+                "seq": entry.seq,
+                "ts": event.ts.isoformat(),
+                "actor": event.actor_role if withhold_actors else event.actor_id,
+                "role": event.actor_role,
+                "action": event.action,
+                "outcome": event.outcome,
+                "purpose": event.purpose,
+                "reason": event.reason,
+                "artefact": event.artefact,
+                "detail": detail,
+            }
+        )
+    return rows
+
+
+@audit.command("show")
+@click.option(
+    "--recording", "recording_id", required=True, metavar="ID", help="Recording id (32 hex)."
+)
+@click.option(
+    "--withhold-actors",
+    is_flag=True,
+    help="Show each actor's role only, never the user id (data-subject consultation report).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (a JSON list).")
+@pass_ctx
+def audit_show(ctx: Context, recording_id: str, withhold_actors: bool, as_json: bool) -> None:
+    """Every audit entry about one recording, in chain order (the DPO's view).
+
+    Columns: seq, time (UTC), actor, role, action, outcome, purpose, reason, detail. No
+    phone numbers or audio appear: the audit log never holds them.
+
+    By default actors are shown by user id: this is the DPO's internal view, to answer
+    "who played this call, when and why". --withhold-actors replaces every actor id by
+    its role, which is the view to hand a data subject consulting the accesses to their
+    recording: dates and purposes, with the employees' identity withheld (CJEU C-579/21,
+    Pankki S). Exit 2 if ID is not a recording id.
+    """
+    wanted = recording_id.strip().lower()
+    if not _RECORDING_ID.fullmatch(wanted):
+        fail(ctx.err, "--recording: expected a recording id (32 hex characters)", EXIT_USAGE)
+
+    def body() -> None:
+        with ctx.vault() as vault:
+            entries = vault.audit.for_recording(wanted)
+        rows = _audit_rows(entries, withhold_actors=withhold_actors)
+        if as_json:
+            ctx.out.print_json(json.dumps(rows))
+            return
+        if not rows:
+            ctx.out.print("No audit entries for that recording.")
+            return
+        table = Table(
+            "seq", "time (UTC)", "actor", "role", "action", "outcome", "purpose", "reason",
+            "detail",
+        )  # fmt: skip
+        for row in rows:
+            detail = ", ".join(f"{k}={v}" for k, v in sorted(row["detail"].items()))
+            cells = (
+                str(row["seq"]), row["ts"], row["actor"], row["role"], row["action"],
+                row["outcome"], row["purpose"] or "", row["reason"] or "", detail,
+            )  # fmt: skip
+            table.add_row(*(Text(str(c)) for c in cells))
+        ctx.out.print(table)
+        note = " (actors withheld: roles only)" if withhold_actors else ""
+        ctx.out.print(f"{len(rows)} entries{note}.", highlight=False)
 
     run_guarded(ctx.err, body)
 
