@@ -1,23 +1,46 @@
 """Who may do what to which call: the one place access is decided.
 
-Default deny. The rule in force now (the capture-spine milestone):
+Permissions are data (ARCHITECTURE.md §3): :data:`GRANTS` maps each role to the actions it
+may take and the *scope* of calls it may take them on; :data:`PURPOSES` restricts, per
+(role, action), the purpose codes that may be given. Everything not in the table is denied
+("default deny"), and so is any role or action this module does not know.
 
-- an ``agent`` may list and play calls where they were the agent;
-- a ``supervisor`` may list and play calls whose agent was a member of a team the
-  supervisor led, both **at the time of the call** (the org chart's intervals decide;
-  moving an agent later does not move old calls);
-- everybody else is denied, with a reason.
+Scopes
+------
+- ``OWN``: calls the principal handled as the agent.
+- ``TEAM_AT_CALL_TIME``: calls whose agent was, **at the time of the call**, a member of a
+  team the principal led at that time, or of any team nested below it (``parent`` in the
+  configuration). Moving an agent later does not move old calls.
+- ``ASSIGNED``: calls sampled to the QA reviewer, looked up through :class:`Assignments`;
+  without an assignment source the answer is "no QA assignments yet".
+- ``ANY_WITH_PURPOSE``: any call, but only with one of the purpose codes listed for that
+  (role, action) in :data:`PURPOSES` (DPO: ``dsar``; legal: ``legal``).
+- ``ANY_METADATA``: any call's *metadata* (admin ``list`` only; never audio or text).
 
-The full role model (QA sampling, admin, DPO, legal, purpose codes per action) grows here,
-behind the same :func:`decide` / :func:`ensure_allowed` pair, so callers never change.
+Restricted recordings are reachable only through ``ANY_WITH_PURPOSE`` (legal, DPO) and
+metadata listing. A purpose that is given must be configured (``Config.purposes``) and is
+never ``marketing`` (P10). Play/download/export always carry a purpose at the edge
+(:func:`recorder.playback.open_playback` requires one); where :data:`PURPOSES` lists a set
+for a (role, action), the decision itself requires one of them.
+
+Decisions
+---------
+- the admin manages keys, retention and users: lists metadata, **no audio by default**;
+- agents do not download (they listen to their own calls: P05); supervisors may;
+- only the DPO (``dsar``) and legal (``legal``) export; only they place holds; only the DPO
+  erases (a data-subject request);
+- a principal with several roles gets the union of their grants.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Protocol
 
-from recorder.config import Config
+from recorder.config import FORBIDDEN_PURPOSES, Config
 from recorder.errors import AccessDenied
 from storage.models import Recording
 
@@ -28,6 +51,101 @@ class Action(enum.StrEnum):
     LIST = "list"
     PLAY = "play"
     DOWNLOAD = "download"
+    EXPORT = "export"
+    VIEW_TRANSCRIPT = "view_transcript"
+    VIEW_SUMMARY = "view_summary"
+    APPROVE_SUMMARY = "approve_summary"
+    PLACE_HOLD = "place_hold"
+    ERASE = "erase"
+
+
+class Role(enum.StrEnum):
+    """The roles of the configuration (``config.ROLES``)."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    QA_REVIEWER = "qa_reviewer"
+    ADMIN = "admin"
+    DPO = "dpo"
+    LEGAL = "legal"
+
+
+class Scope(enum.StrEnum):
+    """Which calls a grant reaches (see the module docstring)."""
+
+    OWN = "own"
+    TEAM_AT_CALL_TIME = "team_at_call_time"
+    ASSIGNED = "assigned"
+    ANY_WITH_PURPOSE = "any_with_purpose"
+    ANY_METADATA = "any_metadata"
+
+
+_A = Action
+_TEXT_AND_AUDIO = (_A.LIST, _A.PLAY, _A.VIEW_TRANSCRIPT, _A.VIEW_SUMMARY)
+
+#: The grants table: role -> action -> scope. Absent means denied.
+GRANTS: Mapping[Role, Mapping[Action, Scope]] = MappingProxyType(
+    {
+        Role.AGENT: MappingProxyType(
+            {a: Scope.OWN for a in (*_TEXT_AND_AUDIO, _A.APPROVE_SUMMARY)}
+        ),
+        Role.SUPERVISOR: MappingProxyType(
+            {
+                a: Scope.TEAM_AT_CALL_TIME
+                for a in (*_TEXT_AND_AUDIO, _A.DOWNLOAD, _A.APPROVE_SUMMARY)
+            }
+        ),
+        Role.QA_REVIEWER: MappingProxyType({a: Scope.ASSIGNED for a in _TEXT_AND_AUDIO}),
+        Role.ADMIN: MappingProxyType({_A.LIST: Scope.ANY_METADATA}),
+        Role.DPO: MappingProxyType(
+            {
+                a: Scope.ANY_WITH_PURPOSE
+                for a in (
+                    _A.LIST,
+                    _A.EXPORT,
+                    _A.VIEW_TRANSCRIPT,
+                    _A.VIEW_SUMMARY,
+                    _A.PLACE_HOLD,
+                    _A.ERASE,
+                )
+            }  # fmt: skip
+        ),
+        Role.LEGAL: MappingProxyType(
+            {
+                a: Scope.ANY_WITH_PURPOSE
+                for a in (*_TEXT_AND_AUDIO, _A.DOWNLOAD, _A.EXPORT, _A.PLACE_HOLD)
+            }
+        ),
+    }
+)
+
+#: Purpose codes allowed per (role, action) where it matters; a listed pair *requires* one.
+PURPOSES: Mapping[tuple[Role, Action], frozenset[str]] = MappingProxyType(
+    {
+        (Role.QA_REVIEWER, _A.PLAY): frozenset({"quality", "training"}),
+        **{(Role.DPO, a): frozenset({"dsar"}) for a in GRANTS[Role.DPO]},
+        **{(Role.LEGAL, a): frozenset({"legal"}) for a in GRANTS[Role.LEGAL]},
+    }
+)
+
+
+class Assignments(Protocol):
+    """Where QA sampling records which calls were drawn for which reviewer."""
+
+    def is_assigned(self, reviewer_id: str, recording_id: str) -> bool:
+        """True if ``recording_id`` was sampled to ``reviewer_id``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StaticAssignments:
+    """An in-memory :class:`Assignments`: a set of (reviewer id, recording id) pairs."""
+
+    pairs: frozenset[tuple[str, str]]
+
+    def is_assigned(self, reviewer_id: str, recording_id: str) -> bool:
+        """True if the pair is in the set."""
+        return (reviewer_id, recording_id) in self.pairs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,24 +178,115 @@ def principal_for(config: Config, user_id: str) -> Principal:
     return Principal(user_id=user.id, roles=user.roles)
 
 
-def decide(config: Config, principal: Principal, action: Action, call: Recording) -> Decision:
-    """Decide whether ``principal`` may perform ``action`` on ``call``. Default deny."""
-    if action not in (Action.LIST, Action.PLAY, Action.DOWNLOAD):
-        return Decision(allowed=False, reason="action not granted to any role")
-    if "agent" in principal.roles and call.agent_id == principal.user_id:
-        return Decision(allowed=True, reason="own call")
-    if "supervisor" in principal.roles and call.agent_id is not None:
-        team = config.team_of(call.agent_id, call.started_at)
-        if team is not None and config.led_at(principal.user_id, team, call.started_at):
-            return Decision(allowed=True, reason="agent was in a team they led at call time")
-        return Decision(allowed=False, reason="agent was not in their team at call time")
-    if "agent" in principal.roles:
-        return Decision(allowed=False, reason="not their own call")
-    return Decision(allowed=False, reason="role has no access to recordings")
+def _deny(reason: str) -> Decision:
+    return Decision(allowed=False, reason=reason)
 
 
-def ensure_allowed(config: Config, principal: Principal, action: Action, call: Recording) -> None:
-    """Raise :class:`AccessDenied` unless :func:`decide` allows it."""
-    decision = decide(config, principal, action, call)
+def _in_scope(
+    config: Config,
+    principal: Principal,
+    scope: Scope,
+    call: Recording,
+    assignments: Assignments | None,
+) -> Decision:
+    if scope is Scope.ANY_METADATA:
+        return Decision(allowed=True, reason="metadata of any call")
+    if scope is Scope.ANY_WITH_PURPOSE:
+        return Decision(allowed=True, reason="any call, with a permitted purpose")
+    if call.restricted:
+        return _deny("recording is restricted")
+    if scope is Scope.OWN:
+        if call.agent_id is not None and call.agent_id == principal.user_id:
+            return Decision(allowed=True, reason="own call")
+        return _deny("not their own call")
+    if scope is Scope.TEAM_AT_CALL_TIME:
+        at = call.started_at
+        for team in config.teams_of(call.agent_id, at):
+            for led in config.ancestors(team):
+                if config.led_at(principal.user_id, led, at):
+                    return Decision(
+                        allowed=True, reason="agent was in a team they led at call time"
+                    )
+        return _deny("agent was not in their team at call time")
+    # Scope.ASSIGNED
+    if assignments is None:
+        return _deny("no QA assignments yet")
+    if assignments.is_assigned(principal.user_id, call.id):
+        return Decision(allowed=True, reason="call sampled to them for review")
+    return _deny("call not sampled to them")
+
+
+def _purpose_ok(role: Role, action: Action, purpose: str | None) -> Decision | None:
+    wanted = PURPOSES.get((role, action))
+    if wanted is None:
+        return None
+    if purpose is None:
+        return _deny("a purpose code is required")
+    if purpose not in wanted:
+        return _deny("purpose not permitted for this role and action")
+    return None
+
+
+def allowed(
+    config: Config,
+    principal: Principal,
+    action: Action | str,
+    call: Recording,
+    *,
+    purpose: str | None = None,
+    assignments: Assignments | None = None,
+) -> Decision:
+    """Decide whether ``principal`` may perform ``action`` on ``call``. Default deny.
+
+    The union of the principal's roles' grants: allowed if any role allows; otherwise the
+    reason of the first role (most specific first) that had a grant for the action.
+    """
+    try:
+        act = Action(action)
+    except ValueError:
+        return _deny("default deny: unknown action")
+    if purpose is not None:
+        if purpose in FORBIDDEN_PURPOSES:
+            return _deny("purpose is never permitted")
+        if purpose not in config.purposes:
+            return _deny("purpose not configured")
+    refusals: list[Decision] = []
+    for role in _roles_in_order(principal):
+        scope = GRANTS[role].get(act)
+        if scope is None:
+            continue
+        refused = _purpose_ok(role, act, purpose)
+        decision = refused or _in_scope(config, principal, scope, call, assignments)
+        if decision.allowed:
+            return decision
+        refusals.append(decision)
+    if refusals:
+        return refusals[0]
+    return _deny("default deny: no grant for their role(s) and this action")
+
+
+#: The original name (capture-spine milestone): same function, same defaults.
+decide = allowed
+
+_ROLE_ORDER = (
+    Role.SUPERVISOR, Role.AGENT, Role.QA_REVIEWER, Role.LEGAL, Role.DPO, Role.ADMIN,
+)  # fmt: skip
+
+
+def _roles_in_order(principal: Principal) -> list[Role]:
+    return [role for role in _ROLE_ORDER if role.value in principal.roles]
+
+
+def ensure_allowed(
+    config: Config,
+    principal: Principal,
+    action: Action | str,
+    call: Recording,
+    *,
+    purpose: str | None = None,
+    assignments: Assignments | None = None,
+) -> None:
+    """Raise :class:`AccessDenied` unless :func:`allowed` allows it."""
+    decision = allowed(config, principal, action, call, purpose=purpose, assignments=assignments)
     if not decision.allowed:
         raise AccessDenied(decision.reason)

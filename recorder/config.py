@@ -19,10 +19,19 @@ move their old calls.
     members = [{ user = "anna", from = "2026-01-01T00:00:00Z", until = "2026-12-01T00:00:00Z" }]
 
 ``from`` is inclusive, ``until`` exclusive and optional (open-ended).
+
+Teams may nest: ``parent = "oslo"`` makes a team a sub-team, and whoever leads a team
+also leads (for access) every team below it, at the time of the call. The parent link is
+static; a cycle or an unknown parent is a :class:`ConfigError`.
+
+Purpose codes (``purposes = ["quality", "dispute", "training", "dsar", "legal"]`` by
+default) are the reasons a person may give for touching a recording; every audio access
+carries one. ``marketing`` can never be configured (P10).
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +44,11 @@ from recorder.timeutil import parse_utc
 
 ROLES = frozenset({"agent", "supervisor", "qa_reviewer", "admin", "dpo", "legal"})
 REGIONS = frozenset({"NO", "SE", "FI", "DK", "IS"})
+#: The purpose codes when the file sets none.
+DEFAULT_PURPOSES = ("quality", "dispute", "training", "dsar", "legal")
+#: Purposes that no configuration may enable and no role may use (P10).
+FORBIDDEN_PURPOSES = frozenset({"marketing"})
+_PURPOSE_CODE = re.compile(r"[a-z][a-z_]{1,31}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +81,7 @@ class Team:
     name: str
     leaders: tuple[Span, ...]
     members: tuple[Span, ...]
+    parent: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +91,7 @@ class Config:
     default_region: str
     users: Mapping[str, User]
     teams: Mapping[str, Team]
+    purposes: frozenset[str] = frozenset(DEFAULT_PURPOSES)
 
     def user(self, user_id: str) -> User:
         """The user, or :class:`ConfigError` if unknown."""
@@ -97,6 +113,25 @@ class Config:
         """True if ``user_id`` led ``team_id`` at ``at``."""
         team = self.teams.get(team_id)
         return team is not None and any(s.user == user_id and s.covers(at) for s in team.leaders)
+
+    def teams_of(self, agent_id: str | None, at: datetime) -> tuple[str, ...]:
+        """Every team ``agent_id`` was a member of at ``at`` (in configuration order)."""
+        if agent_id is None:
+            return ()
+        return tuple(
+            team.id
+            for team in self.teams.values()
+            if any(s.user == agent_id and s.covers(at) for s in team.members)
+        )
+
+    def ancestors(self, team_id: str) -> tuple[str, ...]:
+        """``team_id`` and every team above it, nearest first (cycle-safe)."""
+        chain: list[str] = []
+        current: str | None = team_id
+        while current is not None and current not in chain and current in self.teams:
+            chain.append(current)
+            current = self.teams[current].parent
+        return tuple(chain)
 
 
 def _str(table: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
@@ -161,8 +196,46 @@ def parse_config(data: Mapping[str, Any]) -> Config:
             name=_str(raw, "name", where, tid),
             leaders=_spans(raw.get("leaders"), f"{where}.leaders", users),
             members=_spans(raw.get("members"), f"{where}.members", users),
+            parent=_parent(raw, where),
         )
-    return Config(default_region=region, users=users, teams=teams)
+    _check_team_tree(teams)
+    return Config(
+        default_region=region, users=users, teams=teams, purposes=_purposes(data.get("purposes"))
+    )
+
+
+def _parent(raw: Mapping[str, Any], where: str) -> str | None:
+    if raw.get("parent") is None:
+        return None
+    return _str(raw, "parent", where)
+
+
+def _check_team_tree(teams: Mapping[str, Team]) -> None:
+    """Every parent exists and no team is (indirectly) its own parent."""
+    for i, team in enumerate(teams.values()):
+        if team.parent is not None and team.parent not in teams:
+            raise ConfigError(f"teams[{i}].parent: team is not defined in [[teams]]")
+    for i, team in enumerate(teams.values()):
+        seen = {team.id}
+        current = team.parent
+        while current is not None:
+            if current in seen:
+                raise ConfigError(f"teams[{i}].parent: teams form a cycle ({team.id!r})")
+            seen.add(current)
+            current = teams[current].parent
+
+
+def _purposes(raw: Any) -> frozenset[str]:
+    if raw is None:
+        return frozenset(DEFAULT_PURPOSES)
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise ConfigError("purposes must be a list of purpose codes")
+    for i, code in enumerate(raw):
+        if not _PURPOSE_CODE.fullmatch(code):
+            raise ConfigError(f"purposes[{i}]: expected a lower-case code such as quality")
+        if code in FORBIDDEN_PURPOSES:
+            raise ConfigError(f"purposes[{i}]: {code!r} may never be a purpose (P10)")
+    return frozenset(raw)
 
 
 def load_config(path: Path) -> Config:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from recorder.access import Action, Principal, decide
+from recorder.access import Action, Assignments, Principal, allowed
 from recorder.config import Config
 from recorder.errors import AccessDenied, InvalidEvent
 from recorder.wavfmt import HEADER_SIZE, PcmFormat, parse_header, wav_header
@@ -92,6 +92,7 @@ def open_playback(
     start_ms: int = 0,
     duration_ms: int | None = None,
     action: Action = Action.PLAY,
+    assignments: Assignments | None = None,
 ) -> Playback:
     """Decide and audit a playback request; raise :class:`AccessDenied` if refused.
 
@@ -117,7 +118,9 @@ def open_playback(
             purpose=purpose, allowed=False, reason=reason, detail=detail,
         )  # fmt: skip
         raise AccessDenied("no such recording, or not yours to play")
-    decision = decide(config, principal, action, recording)
+    decision = allowed(
+        config, principal, action, recording, purpose=purpose, assignments=assignments
+    )
     _audit(
         vault, principal, action, now=now, recording_id=recording.id, purpose=purpose,
         allowed=decision.allowed, reason=decision.reason, detail=detail,
