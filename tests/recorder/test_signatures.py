@@ -239,6 +239,7 @@ def test_w1_our_test_signer_matches_the_standardwebhooks_package(
     msg_id: str, stamp: int, body: str
 ) -> None:
     from standardwebhooks import webhooks  # test dependency: the reference implementation
+
     reference = webhooks.Webhook(WHSEC).sign(msg_id, datetime.fromtimestamp(stamp, UTC), body)
     assert reference == standard_sig(WHSEC, msg_id, stamp, body.encode())
     headers = replace_header(standard_headers(b"", stamp, msg_id), "webhook-signature", reference)
