@@ -10,7 +10,9 @@ its presence means the pair is complete. One pass (:func:`run_spool`):
   number, no content) and the sidecar redacted (``NAME.json.redacted``: every
   number-like run replaced, the original deleted); nothing of it is stored;
 - a pair that fails for a reason that may pass (disk full, database busy) stays in place
-  for the next pass.
+  for the next pass;
+- a sidecar left alone by a removal interrupted between its two unlinks (audio first,
+  then sidecar) is deleted once its call is known to be stored.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from recorder.errors import InvalidAudio, InvalidEvent
 from recorder.ingest.sidecar import MAX_SIDECAR_BYTES, parse_sidecar
 from recorder.logredact import redact
 from recorder.models import CallEvent
-from storage.models import Rng
+from storage.models import Rng, State
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class SpoolReport:
     duplicates: int = 0
     rejected: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    cleaned: int = 0
 
 
 def pending_items(spool: Path) -> list[SpoolItem]:
@@ -109,6 +112,29 @@ def _remove(item: SpoolItem) -> None:
         path.unlink(missing_ok=True)
 
 
+def _remove_leftover_sidecars(spool: Path, capturer: Capturer) -> int:
+    """Delete sidecars left by a removal interrupted between its two unlinks.
+
+    A pair is removed audio first, then sidecar; a process killed in between leaves a
+    sidecar (holding the full caller number) with no audio. It is a leftover - not a
+    delivery in progress, which writes audio first - exactly when its call is already
+    stored, and only then is it deleted.
+    """
+    cleaned = 0
+    for sidecar in spool.glob("*.json"):
+        if any(sidecar.with_suffix(s).exists() for s in AUDIO_SUFFIXES):
+            continue
+        try:
+            event = parse_sidecar(sidecar.read_bytes(), sidecar.with_suffix(".wav"))
+        except (InvalidEvent, OSError):
+            continue
+        found = capturer.vault.catalog.find_recording("spool", event.source_id)
+        if found is not None and found.state is not State.PENDING:
+            sidecar.unlink(missing_ok=True)
+            cleaned += 1
+    return cleaned
+
+
 def run_spool(
     spool: Path,
     capturer: Capturer,
@@ -120,6 +146,7 @@ def run_spool(
 ) -> SpoolReport:
     """One pass over ``spool`` (see the module docstring)."""
     report = SpoolReport()
+    report.cleaned = _remove_leftover_sidecars(spool, capturer)
     items = pending_items(spool)
     for done, item in enumerate(items, start=1):
         try:

@@ -162,3 +162,15 @@ def test_sidecar_errors_name_the_field_not_the_value(
     message = str(excinfo.value)
     assert message.startswith(field)
     assert "4791234567" not in message and "passwd" not in message
+
+
+def test_a_sidecar_left_by_an_interrupted_removal_is_cleaned_up(
+    spool: Path, wav: bytes, capturer: Capturer, vault: Vault, rng: Rng
+) -> None:
+    put(spool, "a", sidecar("pbx-a"), wav)
+    assert len(run_spool(spool, capturer, now=clock, rng=rng).captured) == 1
+    put(spool, "a", sidecar("pbx-a"), None)  # killed after unlinking the audio
+    put(spool, "b", sidecar("pbx-b"), None)  # audio not stored: not ours to delete
+    report = run_spool(spool, capturer, now=clock, rng=rng)
+    assert report.cleaned == 1
+    assert sorted(p.name for p in spool.iterdir()) == ["b.json"]
