@@ -81,6 +81,7 @@ def run_selfcheck(
         if not ok:
             raise SelfCheckFailed(f"self-check step failed: {name}: {detail}")
 
+    vault.catalog.assert_pragmas()  # raises PragmaError if any is not in force
     record("catalog pragmas", True, "WAL, synchronous=FULL, secure_delete=ON, foreign_keys=ON")
 
     recording_id = new_id(rng)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -54,9 +55,7 @@ def demo(ctx: Context, samples: Path, out: Path) -> None:
         home = ctx.paths.home
         if ctx.paths.config is None:
             shutil.copyfile(samples / "callrec.toml", home / "callrec.toml")
-            ctx.paths = type(ctx.paths)(
-                home=home, keyring=ctx.paths.keyring, config=home / "callrec.toml"
-            )
+            ctx.paths = dataclasses.replace(ctx.paths, config=home / "callrec.toml")
         ctx.out.print(f"[bold]1. Store[/] {home} (keyring {ctx.paths.keyring})")
 
         spool = home.parent / f"{home.name}-spool"

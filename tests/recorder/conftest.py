@@ -10,8 +10,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from recorder.capture import Capturer
+from recorder.cli import cli
 from recorder.config import Config, parse_config
 from recorder.models import CallEvent
 from recorder.wavfmt import PcmFormat, wav_header
@@ -61,6 +63,23 @@ BEFORE_MOVE = datetime.fromisoformat("2026-11-17T10:00:00+00:00")
 AFTER_MOVE = datetime.fromisoformat("2026-11-19T10:00:00+00:00")
 
 MakeCall = Callable[..., CallEvent]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """Environment for running the CLI on a fresh store with the test org chart."""
+    config = tmp_path / "callrec.toml"
+    config.write_text(ORG_CHART)
+    return {
+        "CALLREC_HOME": str(tmp_path / "data"),
+        "CALLREC_KEYRING": str(tmp_path / "keys" / "keyring.json"),
+        "CALLREC_CONFIG": str(config),
+    }
+
+
+def run(env: dict[str, str], *args: str) -> Result:
+    """Invoke ``callrec ARGS`` in-process with ``env``."""
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
 @pytest.fixture

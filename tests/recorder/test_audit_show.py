@@ -8,30 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from recorder.cli import cli
 from storage.keyring import FileKeyRing
 from storage.vault import Vault
-from tests.recorder.conftest import ORG_CHART, canary_pcm, write_wav
+from tests.recorder.conftest import canary_pcm, run, write_wav
 
 CALLER = "+47 912 34 567"
 CALLER_DIGITS = "4791234567"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    config = tmp_path / "callrec.toml"
-    config.write_text(ORG_CHART)
-    return {
-        "CALLREC_HOME": str(tmp_path / "data"),
-        "CALLREC_KEYRING": str(tmp_path / "keys" / "keyring.json"),
-        "CALLREC_CONFIG": str(config),
-    }
-
-
-def run(env: dict[str, str], *args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
 def ingest(env: dict[str, str], wav: Path, agent: str) -> None:

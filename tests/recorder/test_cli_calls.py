@@ -8,27 +8,12 @@ import wave
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from recorder.cli import cli
-from tests.recorder.conftest import ORG_CHART, canary_pcm, write_wav
+from tests.recorder.conftest import canary_pcm, run, write_wav
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    config = tmp_path / "callrec.toml"
-    config.write_text(ORG_CHART)
-    return {
-        "CALLREC_HOME": str(tmp_path / "data"),
-        "CALLREC_KEYRING": str(tmp_path / "keys" / "keyring.json"),
-        "CALLREC_CONFIG": str(config),
-    }
-
-
-def run(env: dict[str, str], *args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
 @pytest.fixture
