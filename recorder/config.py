@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,17 @@ class Config:
     users: Mapping[str, User]
     teams: Mapping[str, Team]
     purposes: frozenset[str] = frozenset(DEFAULT_PURPOSES)
+    #: The whole parsed TOML document, so a feature module can validate its own table
+    #: (``[retention]``, ``[ai]``, ``[qa]``, ``[providers]`` ...) without this module
+    #: knowing every feature. Read it through :meth:`section`.
+    document: Mapping[str, Any] = field(default_factory=dict)
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """The top-level table ``[name]`` (empty if absent); :class:`ConfigError` if not a table."""
+        value = self.document.get(name, {})
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"[{name}] must be a table")
+        return value
 
     def user(self, user_id: str) -> User:
         """The user, or :class:`ConfigError` if unknown."""
@@ -200,7 +211,11 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         )
     _check_team_tree(teams)
     return Config(
-        default_region=region, users=users, teams=teams, purposes=_purposes(data.get("purposes"))
+        default_region=region,
+        users=users,
+        teams=teams,
+        purposes=_purposes(data.get("purposes")),
+        document=dict(data),
     )
 
 

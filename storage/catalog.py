@@ -295,18 +295,26 @@ class Catalog:
         if busy or log == -1:
             raise CatalogError("WAL checkpoint did not complete (busy or not in WAL mode)")
 
-    def _rows(self, what: str, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
+    # -- SQL for storage-layer stores ----------------------------------------------------
+    #
+    # ``rows``/``one``/``change`` are how the other stores inside ``storage/`` (QA
+    # assignments, holds, reviews, ...) run their SQL on this connection without importing
+    # ``sqlite3``: same translation into the storage error tree, same transaction.
+
+    def rows(self, what: str, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
         """Run a query; rows come back as ``{column: value}`` so mapping is by name."""
         with _translated(what):
             cursor = self._conn.execute(sql, args)
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-    def _one(self, what: str, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        rows = self._rows(what, sql, args)
+    def one(self, what: str, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> Row | None:
+        """The first row of a query, or None."""
+        rows = self.rows(what, sql, args)
         return rows[0] if rows else None
 
-    def _change(self, what: str, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+    def change(self, what: str, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        """Run one data-changing statement; the number of rows it changed."""
         with _translated(what):
             return self._conn.execute(sql, args).rowcount
 
@@ -314,11 +322,11 @@ class Catalog:
 
     def insert_recording(self, rec: NewRecording) -> None:
         """Insert a ``pending`` recording; :class:`DuplicateError` on (provider, provider id)."""
-        self._change("inserting a recording", _INSERT_RECORDING, recording_params(rec))
+        self.change("inserting a recording", _INSERT_RECORDING, recording_params(rec))
 
     def get_recording(self, recording_id: str) -> Recording:
         """The recording row; :class:`NotFoundError` if there is none."""
-        row = self._one(
+        row = self.one(
             "reading a recording", "SELECT * FROM recordings WHERE id = ?", (recording_id,)
         )
         if row is None:
@@ -327,7 +335,7 @@ class Catalog:
 
     def find_recording(self, provider: str, provider_id: str) -> Recording | None:
         """The recording a provider knows as ``provider_id``, if stored (idempotent ingest)."""
-        row = self._one(
+        row = self.one(
             "finding a recording",
             "SELECT * FROM recordings WHERE provider = ? AND provider_id = ?",
             (provider, provider_id),
@@ -341,7 +349,7 @@ class Catalog:
         """
         with self._atomic("setting a recording state"):
             _check_transition(self.get_recording(recording_id).state, state)
-            self._change(
+            self.change(
                 "setting a recording state",
                 "UPDATE recordings SET state = ? WHERE id = ?",
                 (State(state).value, recording_id),
@@ -356,7 +364,7 @@ class Catalog:
         ai_opted_out: bool | None = None,
     ) -> None:
         """Set any of a recording's flags; ``None`` leaves that flag as it is."""
-        count = self._change(
+        count = self.change(
             "setting recording flags",
             "UPDATE recordings SET legal_hold = coalesce(?, legal_hold), "
             "restricted = coalesce(?, restricted), ai_opted_out = coalesce(?, ai_opted_out) "
@@ -368,7 +376,7 @@ class Catalog:
 
     def list_recordings(self, *, state: State | None = None) -> list[Recording]:
         """Every recording (optionally only those in ``state``), oldest call first."""
-        rows = self._rows(
+        rows = self.rows(
             "listing recordings",
             "SELECT * FROM recordings WHERE ?1 IS NULL OR state = ?1 ORDER BY started_at, id",
             (None if state is None else State(state).value,),
@@ -377,7 +385,7 @@ class Catalog:
 
     def recordings_by_digest(self, digest: str) -> list[Recording]:
         """Every recording whose caller lookup digest is ``digest`` (subject access, M4)."""
-        rows = self._rows(
+        rows = self.rows(
             "finding recordings by caller",
             "SELECT * FROM recordings WHERE caller_digest = ? ORDER BY started_at, id",
             (digest,),
@@ -401,7 +409,7 @@ class Catalog:
 
     def get_artefact(self, artefact_id: str) -> Artefact:
         """The artefact row; :class:`NotFoundError` if there is none."""
-        row = self._one(
+        row = self.one(
             "reading an artefact", "SELECT * FROM artefacts WHERE id = ?", (artefact_id,)
         )
         if row is None:
@@ -410,7 +418,7 @@ class Catalog:
 
     def artefacts_for(self, recording_id: str) -> list[Artefact]:
         """All artefacts of a recording (destroyed ones included), in creation order."""
-        rows = self._rows(
+        rows = self.rows(
             "listing artefacts",
             "SELECT * FROM artefacts WHERE recording_id = ? ORDER BY created_at, id",
             (recording_id,),
@@ -419,7 +427,7 @@ class Catalog:
 
     def artefact_by_kind(self, recording_id: str, kind: ArtefactKind) -> Artefact | None:
         """The live artefact of ``kind``; if only destroyed ones exist, the newest of those."""
-        row = self._one(
+        row = self.one(
             "finding an artefact",
             "SELECT * FROM artefacts WHERE recording_id = ? AND kind = ? "
             "ORDER BY state = 'destroyed', created_at DESC, id LIMIT 1",
@@ -431,7 +439,7 @@ class Catalog:
         """Move an artefact forward (pending → available → destroyed; same state: no-op)."""
         with self._atomic("setting an artefact state"):
             _check_transition(self.get_artefact(artefact_id).state, state)
-            self._change(
+            self.change(
                 "setting an artefact state",
                 "UPDATE artefacts SET state = ? WHERE id = ?",
                 (State(state).value, artefact_id),
@@ -439,7 +447,7 @@ class Catalog:
 
     def all_artefacts(self, *, state: State | None = None) -> list[Artefact]:
         """Every artefact (optionally only those in ``state``), by id."""
-        rows = self._rows(
+        rows = self.rows(
             "listing artefacts",
             "SELECT * FROM artefacts WHERE ?1 IS NULL OR state = ?1 ORDER BY id",
             (None if state is None else State(state).value,),
@@ -450,7 +458,7 @@ class Catalog:
 
     def get_wrapped_key(self, artefact_id: str) -> WrappedKey:
         """The artefact's wrapped DEK; :class:`GoneError` if shredded, NotFoundError if unknown."""
-        row = self._one(
+        row = self.one(
             "reading a wrapped key",
             "SELECT kek_version, wrapped FROM keys WHERE artefact_id = ?",
             (artefact_id,),
@@ -464,7 +472,7 @@ class Catalog:
 
     def keys_not_on_version(self, version: int, limit: int) -> list[tuple[Artefact, WrappedKey]]:
         """Up to ``limit`` keys wrapped under another KEK version (resumable rotation batches)."""
-        rows = self._rows(
+        rows = self.rows(
             "listing keys to rewrap",
             "SELECT a.*, k.kek_version AS key_kek_version, k.wrapped AS key_wrapped "
             "FROM keys k JOIN artefacts a ON a.id = k.artefact_id "
@@ -485,7 +493,7 @@ class Catalog:
 
     def update_wrapped_key(self, artefact_id: str, kek_version: int, wrapped: bytes) -> None:
         """Replace a wrapped key after rewrapping it under ``kek_version``."""
-        count = self._change(
+        count = self.change(
             "rewrapping a key",
             "UPDATE keys SET kek_version = ?, wrapped = ? WHERE artefact_id = ?",
             (kek_version, wrapped, artefact_id),
@@ -500,14 +508,14 @@ class Catalog:
         ``secure_delete`` zeroes the cell; call :meth:`checkpoint` once the surrounding
         transaction has committed so the WAL is emptied too. Idempotent.
         """
-        count = self._change(
+        count = self.change(
             "destroying a key", "DELETE FROM keys WHERE artefact_id = ?", (artefact_id,)
         )
         return count > 0
 
     def orphan_keys(self) -> list[str]:
         """Ids of key rows without an artefact row (the foreign key should keep this empty)."""
-        rows = self._rows(
+        rows = self.rows(
             "listing orphan keys",
             "SELECT k.artefact_id AS id FROM keys k LEFT JOIN artefacts a "
             "ON a.id = k.artefact_id WHERE a.id IS NULL ORDER BY k.artefact_id",
@@ -516,7 +524,7 @@ class Catalog:
 
     def count_keys_by_version(self) -> dict[int, int]:
         """How many wrapped keys sit under each KEK version."""
-        rows = self._rows(
+        rows = self.rows(
             "counting keys",
             "SELECT kek_version AS v, count(*) AS n FROM keys GROUP BY kek_version",
         )

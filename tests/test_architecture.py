@@ -38,6 +38,8 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "starlette": ("recorder/web/",),
     "fastapi": ("recorder/web/",),
     "uvicorn": ("recorder/web/",),
+    "multipart": ("recorder/web/",),
+    "python_multipart": ("recorder/web/",),
     "click": ("recorder/cli/", "recorder/cli.py"),
     "rich": ("recorder/cli/", "recorder/cli.py"),
 }

@@ -6,7 +6,16 @@ the clock and the system random source; everything below takes ``now=`` and ``rn
 
 from __future__ import annotations
 
-from recorder.cli import call_cmds, demo_cmd, store_cmds  # noqa: F401  (register commands)
+from recorder.cli import (  # noqa: F401  (importing registers the commands)
+    ai_cmds,
+    call_cmds,
+    demo_cmd,
+    qa_cmds,
+    retention_cmds,
+    store_cmds,
+    subject_cmds,
+    web_cmds,
+)
 from recorder.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -1,0 +1,1 @@
+"""``callrec ai``, ``callrec summary`` and ``callrec transcript``: the AI path (issue 7)."""

@@ -1,0 +1,1 @@
+"""``callrec qa``: QA sampling, review sessions and reports (issue 6)."""

@@ -1,0 +1,1 @@
+"""``callrec retention`` and ``callrec hold``: automatic destruction and legal hold (issue 8)."""

@@ -1,0 +1,1 @@
+"""``callrec subject``: data-subject find, export, erase, restrict (issue 8)."""
