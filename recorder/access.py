@@ -7,10 +7,13 @@ may take and the *scope* of calls it may take them on; :data:`PURPOSES` restrict
 
 Scopes
 ------
-- ``OWN``: calls the principal handled as the agent.
-- ``TEAM_AT_CALL_TIME``: calls whose agent was, **at the time of the call**, a member of a
-  team the principal led at that time, or of any team nested below it (``parent`` in the
-  configuration). Moving an agent later does not move old calls.
+- ``OWN``: calls the principal handled as an agent: the answering agent (``agent_id``) or
+  any other agent who took part in a conference or transfer (``Recording.participants``).
+- ``TEAM_AT_CALL_TIME``: calls where **any** of those agents was, **at the time of the
+  call**, a member of a team the principal led at that time, or of any team nested below it
+  (``parent`` in the configuration). Moving an agent later does not move old calls. Any,
+  not only the answering agent: a manager may listen to all their subordinates' calls
+  (P06), and a transferred call is one of them as much as an answered one.
 - ``ASSIGNED``: calls sampled to the QA reviewer, looked up through :class:`Assignments`;
   without an assignment source the answer is "no QA assignments yet".
 - ``ANY_WITH_PURPOSE``: any call, but only with one of the purpose codes listed for that
@@ -129,6 +132,14 @@ PURPOSES: Mapping[tuple[Role, Action], frozenset[str]] = MappingProxyType(
 )
 
 
+#: Who may look calls up by a caller's full number (via the lookup digest), and with which
+#: purpose: a data-subject request (DPO) or a legal matter. Everyone else filters only on
+#: what they can already see (agent, team, dates, the masked display).
+NUMBER_SEARCH: Mapping[Role, frozenset[str]] = MappingProxyType(
+    {Role.DPO: frozenset({"dsar"}), Role.LEGAL: frozenset({"legal"})}
+)
+
+
 class Assignments(Protocol):
     """Where QA sampling records which calls were drawn for which reviewer."""
 
@@ -178,6 +189,12 @@ def principal_for(config: Config, user_id: str) -> Principal:
     return Principal(user_id=user.id, roles=user.roles)
 
 
+def agents_of(call: Recording) -> tuple[str, ...]:
+    """Every agent of the call: the answering agent first, then the other participants."""
+    first = () if call.agent_id is None else (call.agent_id,)
+    return first + tuple(p for p in call.participants if p != call.agent_id)
+
+
 def _deny(reason: str) -> Decision:
     return Decision(allowed=False, reason=reason)
 
@@ -198,15 +215,18 @@ def _in_scope(
     if scope is Scope.OWN:
         if call.agent_id is not None and call.agent_id == principal.user_id:
             return Decision(allowed=True, reason="own call")
+        if principal.user_id in call.participants:
+            return Decision(allowed=True, reason="own call (took part)")
         return _deny("not their own call")
     if scope is Scope.TEAM_AT_CALL_TIME:
         at = call.started_at
-        for team in config.teams_of(call.agent_id, at):
-            for led in config.ancestors(team):
-                if config.led_at(principal.user_id, led, at):
-                    return Decision(
-                        allowed=True, reason="agent was in a team they led at call time"
-                    )
+        for agent in agents_of(call):
+            for team in config.teams_of(agent, at):
+                for led in config.ancestors(team):
+                    if config.led_at(principal.user_id, led, at):
+                        return Decision(
+                            allowed=True, reason="agent was in a team they led at call time"
+                        )
         return _deny("agent was not in their team at call time")
     # Scope.ASSIGNED
     if assignments is None:
@@ -263,6 +283,20 @@ def allowed(
     if refusals:
         return refusals[0]
     return _deny("default deny: no grant for their role(s) and this action")
+
+
+def may_search(config: Config, principal: Principal, purpose: str | None) -> Decision:
+    """May ``principal`` search calls by a caller's number for ``purpose``? Default deny."""
+    if purpose is not None and (purpose in FORBIDDEN_PURPOSES or purpose not in config.purposes):
+        return _deny("purpose not permitted")
+    roles = [role for role in _roles_in_order(principal) if role in NUMBER_SEARCH]
+    if not roles:
+        return _deny("searching by number is for the DPO and legal only")
+    if purpose is None:
+        return _deny("a purpose code is required")
+    if any(purpose in NUMBER_SEARCH[role] for role in roles):
+        return Decision(allowed=True, reason="number search with a permitted purpose")
+    return _deny("purpose not permitted for this role and action")
 
 
 #: The original name (capture-spine milestone): same function, same defaults.

@@ -32,6 +32,7 @@ from recorder.errors import InvalidEvent
 from recorder.masking import mask
 from recorder.models import CallEvent
 from recorder.policy import expires_at, retention_class
+from storage.ai_store import set_call_ai
 from storage.errors import DuplicateError
 from storage.models import ArtefactKind, AuditEvent, NewRecording, Rng, State
 from storage.vault import Vault, new_id
@@ -113,12 +114,15 @@ class Capturer:
                         recording_hint(event), shortfall)  # fmt: skip
         keyring = self.vault.keyring
         pepper_version = keyring.active_pepper_version()
-        masked = mask(
-            event.caller,
-            pepper=keyring.pepper(pepper_version),
-            pepper_version=pepper_version,
-            default_region=self.config.default_region,
-        )
+        if event.caller is None and event.masked_caller is not None:
+            masked = event.masked_caller  # masked at ingest (webhook → job → worker)
+        else:
+            masked = mask(
+                event.caller,
+                pepper=keyring.pepper(pepper_version),
+                pepper_version=pepper_version,
+                default_region=self.config.default_region,
+            )
         step("masked")
         recording_id = new_id(rng)
         answered = event.answered_at or event.started_at
@@ -149,6 +153,15 @@ class Capturer:
             with catalog.transaction():
                 step("tx.begin")
                 catalog.insert_recording(row)
+                set_call_ai(  # the AI path's view of the call (issue 7)
+                    catalog,
+                    recording_id,
+                    notice=event.ai_notice,
+                    optout_at_ms=event.ai_optout_at_ms,
+                    language=event.language,
+                )
+                if event.participants:  # conference/transfer: agents of the call (issue 6)
+                    catalog.add_participants(recording_id, event.participants)
                 step("recording.inserted")
                 self.vault.register(sealed, now=now, expires_at=expiry)
                 step("artefact.inserted")
@@ -167,6 +180,7 @@ class Capturer:
                             "channels": audio.channels,
                             "retention_class": cls.name,
                             "ai": event.ai,
+                            "ai_notice": event.ai_notice,
                         }
                         | (
                             {"audio_shortfall_ms": shortfall}

@@ -12,11 +12,20 @@ both trees to exit codes. Messages never carry phone numbers, transcript text or
     │                      over the size/duration cap); nothing of it is stored
     ├── InvalidEvent       call metadata (sidecar, CLI options, webhook body) is malformed
     ├── AccessDenied       the principal may not do this to this call (exit 3); ``.reason``
+    │   └── InvalidGrant   a playback grant is expired, tampered, for another user or
+    │                      recording, or of an unknown version (``.reason`` says which)
+    ├── QaError            a QA request is invalid: bad rate or seed, unknown criterion,
+    │                      score off the scale, comment too long, not a reviewer (exit 1)
     ├── BadSignature       a webhook's authentication headers are missing, duplicated,
     │                      garbled, outside the time window, or do not match (HTTP 401/403)
-    └── MalformedRequest   a webhook request refused before authentication: over a size
-                           limit (``.too_large``: HTTP 413), too many fields, a header too
-                           long, a body that is not what its type says (HTTP 400)
+    ├── MalformedRequest   a webhook request refused before authentication: over a size
+    │                      limit (``.too_large``: HTTP 413), too many fields, a header too
+    │                      long, a body that is not what its type says (HTTP 400)
+    ├── BundleError        a data-subject export bundle cannot be made or opened (wrong
+    │   │                  passphrase or key, damaged, not a bundle); nothing is written
+    │   └── BundleExpired  the bundle's expiry date (inside its authenticated header) passed
+    └── FetchError         provider media could not be fetched (``.retryable``)
+        └── FetchRefused   the outbound policy refused a URL or address (SSRF guard)
 """
 
 from __future__ import annotations
@@ -50,6 +59,10 @@ class AccessDenied(RecorderError):
         self.reason = reason
 
 
+class InvalidGrant(AccessDenied):
+    """A signed playback grant was refused; ``reason`` is a fixed phrase, never the token."""
+
+
 class BadSignature(RecorderError):
     """A webhook failed authentication. The message says which check, never a secret."""
 
@@ -60,3 +73,33 @@ class MalformedRequest(RecorderError):
     def __init__(self, message: str, *, too_large: bool = False) -> None:
         super().__init__(message)
         self.too_large = too_large
+
+
+class QaError(RecorderError):
+    """A QA sampling/review/score request is invalid; the message names the field."""
+
+
+class BundleError(RecorderError):
+    """An export bundle cannot be made or opened; the message says why, never a secret."""
+
+
+class BundleExpired(BundleError):
+    """The export bundle is past the expiry date written (authenticated) in its header."""
+
+
+class FetchError(RecorderError):
+    """Provider media could not be fetched. ``retryable``: worth another attempt later
+    (5xx, 429, reset, timeout, short body, wrong type); otherwise the job fails at once."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class FetchRefused(FetchError):
+    """A media URL or address refused by the outbound policy (SSRF guard: scheme, host not
+    allow-listed, userinfo, IP literal, private/loopback/metadata address, redirect). Never
+    retried, and no connection was opened."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)

@@ -55,3 +55,13 @@ class CallEvent:
     ai: bool = True
     retention_class: str | None = None
     language: str | None = None
+    #: The customer was told AI is used in this call (P18); AI never runs without it.
+    ai_notice: bool = False
+    #: The customer asked to stop AI this many ms after the answer (P17); 0 = no AI at all.
+    ai_optout_at_ms: int | None = None
+    #: Other agents who took part (conference or transfer; user ids). For access each is an
+    #: agent of the call: it is their own call, and their supervisors' at call time.
+    participants: tuple[str, ...] = ()
+    #: The caller already masked at ingest (webhook adapters mask before a job is queued, so
+    #: no full number waits in the job table); used by capture when ``caller`` is None.
+    masked_caller: MaskedNumber | None = None

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from recorder.access import Action, Assignments, Principal, allowed
+from recorder.audit_events import access_event, for_access
 from recorder.config import Config
 from recorder.errors import AccessDenied, InvalidEvent
 from recorder.wavfmt import HEADER_SIZE, PcmFormat, parse_header, wav_header
 from storage.errors import IntegrityError, NotFoundError
-from storage.models import ArtefactKind, AuditEvent, Recording, State
+from storage.models import ArtefactKind, Recording, State
 from storage.vault import Vault
 
 RECORDING_ID = re.compile(r"[0-9a-f]{32}")
@@ -66,16 +67,15 @@ def _audit(
     detail: dict[str, int | str],
 ) -> None:
     vault.audit.append(
-        AuditEvent(
+        access_event(
+            for_access(action),
+            principal,
             ts=now,
-            actor_id=principal.user_id,
-            actor_role=principal.role,
-            action=f"recording.{action}",
-            outcome="allowed" if allowed else "denied",
+            allowed=allowed,
+            reason=reason,
             recording_id=recording_id,
             artefact=ArtefactKind.AUDIO,
             purpose=purpose,
-            reason=reason,
             detail=detail,
         )
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from recorder.errors import InvalidEvent
 
@@ -24,15 +24,26 @@ class RetentionClass:
     months: int = 0
     hours: int = 0
     kind: str = "max"
+    #: Whole days (after the months, before the hours); issue 8.
+    days: int = 0
+    #: What the class is for: any of ``call``, ``ai``, ``chat`` (issue 8).
+    applies_to: tuple[str, ...] = ("call",)
 
 
 CLASSES: dict[str, RetentionClass] = {
     c.name: c
     for c in (
         RetentionClass(name="buffer_24h", hours=24),
-        RetentionClass(name="ai_30d", hours=30 * 24),
+        RetentionClass(name="ai_30d", days=30, applies_to=("call", "ai")),
         RetentionClass(name="standard_6m", months=6),
         RetentionClass(name="regulated_5y", months=60, kind="min"),
+        # Chat promises P23-P26 (a chat pipeline comes later; the classes exist now).
+        RetentionClass(name="chat_bot_1m", months=1, applies_to=("chat",)),
+        RetentionClass(name="chat_bot_90d", days=90, applies_to=("chat",)),
+        RetentionClass(name="chat_1y", months=12, applies_to=("chat",)),
+        RetentionClass(name="chat_advisor_18m", months=18, applies_to=("chat",)),
+        RetentionClass(name="chat_complaint_42m", months=42, applies_to=("chat",)),
+        RetentionClass(name="chat_advisor_5y", months=60, applies_to=("chat",)),
     )
 }
 
@@ -54,5 +65,13 @@ def retention_class(name: str | None) -> RetentionClass:
 
 
 def expires_at(cls: RetentionClass, start: datetime) -> datetime:
-    """When a recording of class ``cls`` that started at ``start`` expires."""
-    return add_months(start, cls.months) + timedelta(hours=cls.hours)
+    """When a recording of class ``cls`` that started at ``start`` expires.
+
+    All arithmetic is in UTC (a local ``start`` is converted first), so a DST switch
+    never moves a deadline: months clamp to the month's end, then days and hours are
+    exact 24 h / 60 min steps.
+    """
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise InvalidEvent("retention start: timestamp needs a timezone")
+    utc = start.astimezone(UTC)
+    return add_months(utc, cls.months) + timedelta(days=cls.days, hours=cls.hours)

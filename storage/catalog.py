@@ -31,6 +31,7 @@ from typing import Any
 
 from storage.catalog_schema import (
     MIGRATIONS,
+    RECORDING_COLUMNS,
     artefact_params,
     recording_params,
     to_artefact,
@@ -326,9 +327,7 @@ class Catalog:
 
     def get_recording(self, recording_id: str) -> Recording:
         """The recording row; :class:`NotFoundError` if there is none."""
-        row = self.one(
-            "reading a recording", "SELECT * FROM recordings WHERE id = ?", (recording_id,)
-        )
+        row = self.one("reading a recording", _SELECT_RECORDINGS + " WHERE id = ?", (recording_id,))
         if row is None:
             raise NotFoundError("recording not found")
         return to_recording(row)
@@ -337,7 +336,7 @@ class Catalog:
         """The recording a provider knows as ``provider_id``, if stored (idempotent ingest)."""
         row = self.one(
             "finding a recording",
-            "SELECT * FROM recordings WHERE provider = ? AND provider_id = ?",
+            _SELECT_RECORDINGS + " WHERE provider = ? AND provider_id = ?",
             (provider, provider_id),
         )
         return None if row is None else to_recording(row)
@@ -378,7 +377,7 @@ class Catalog:
         """Every recording (optionally only those in ``state``), oldest call first."""
         rows = self.rows(
             "listing recordings",
-            "SELECT * FROM recordings WHERE ?1 IS NULL OR state = ?1 ORDER BY started_at, id",
+            _SELECT_RECORDINGS + " WHERE ?1 IS NULL OR state = ?1 ORDER BY started_at, id",
             (None if state is None else State(state).value,),
         )
         return [to_recording(row) for row in rows]
@@ -387,7 +386,7 @@ class Catalog:
         """Every recording whose caller lookup digest is ``digest`` (subject access, M4)."""
         rows = self.rows(
             "finding recordings by caller",
-            "SELECT * FROM recordings WHERE caller_digest = ? ORDER BY started_at, id",
+            _SELECT_RECORDINGS + " WHERE caller_digest = ? ORDER BY started_at, id",
             (digest,),
         )
         return [to_recording(row) for row in rows]
@@ -530,7 +529,37 @@ class Catalog:
         )
         return {int(row["v"]): int(row["n"]) for row in rows}
 
+    # -- participants (issue 6, access) ---------------------------------------------------
+    #
+    # Every agent who took part in a conference or transferred call, besides the answering
+    # agent (``agent_id``). They appear on :attr:`Recording.participants`, which is what the
+    # access check reads. User ids only.
 
+    def add_participants(self, recording_id: str, agent_ids: Sequence[str]) -> None:
+        """Record ``agent_ids`` as participants of the recording (idempotent)."""
+        with self._atomic("recording participants"):
+            for agent_id in agent_ids:
+                self.change(
+                    "recording participants",
+                    "INSERT OR IGNORE INTO recording_participants (recording_id, agent_id) "
+                    "VALUES (?, ?)",
+                    (recording_id, agent_id),
+                )
+
+    def participants_of(self, recording_id: str) -> tuple[str, ...]:
+        """The participants of a recording, sorted (empty when none were recorded)."""
+        rows = self.rows(
+            "reading participants",
+            "SELECT agent_id FROM recording_participants WHERE recording_id = ? ORDER BY agent_id",
+            (recording_id,),
+        )
+        return tuple(str(row["agent_id"]) for row in rows)
+
+    # -- end of participants ----------------------------------------------------------------
+
+
+#: Recording rows with their participants (issue 6), for :func:`to_recording`.
+_SELECT_RECORDINGS = "SELECT " + RECORDING_COLUMNS + " FROM recordings"  # noqa: S608
 _INSERT_RECORDING = (
     "INSERT INTO recordings (id, provider, provider_id, started_at, answered_at, ended_at, "
     "duration_ms, service_number, caller_display, caller_digest, caller_digest_version, "

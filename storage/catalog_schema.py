@@ -26,6 +26,11 @@ from typing import Any
 
 from storage.errors import CatalogError, SchemaError
 from storage.models import Artefact, ArtefactKind, LookupDigest, NewRecording, Recording, State
+from storage.schema_access import V_ACCESS as _V_ACCESS
+from storage.schema_ai import V_AI as _V_AI
+from storage.schema_qa import V_QA as _V_QA
+from storage.schema_retention import V_RETENTION as _V_RETENTION
+from storage.schema_subject import V_SUBJECT as _V_SUBJECT
 
 _V1: tuple[str, ...] = (
     """
@@ -90,7 +95,7 @@ _V1: tuple[str, ...] = (
 )
 
 #: Migration ``i`` (0-based) takes ``user_version`` from ``i`` to ``i + 1``.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V_QA, _V_AI, _V_SUBJECT, _V_ACCESS, _V_RETENTION)
 
 
 # -- rows <-> model objects ---------------------------------------------------------------
@@ -194,9 +199,24 @@ def to_recording(row: Mapping[str, Any]) -> Recording:
             restricted=bool(row["restricted"]),
             state=State(row["state"]),
             created_at=_required_ts(row["created_at"]),
+            participants=split_participants(row.get("participants")),
         )
     except (KeyError, ValueError) as exc:
         raise SchemaError("catalog holds an unreadable recording row") from exc
+
+
+#: Separator of ``group_concat`` in :data:`RECORDING_COLUMNS` (ASCII unit separator).
+PARTICIPANT_SEP = "\x1f"
+#: The columns to select for :func:`to_recording`: the row plus its participants (issue 6).
+RECORDING_COLUMNS = (
+    "recordings.*, (SELECT group_concat(p.agent_id, char(31)) FROM recording_participants p "
+    "WHERE p.recording_id = recordings.id) AS participants"
+)
+
+
+def split_participants(value: str | None) -> tuple[str, ...]:
+    """The ``participants`` column of :data:`RECORDING_COLUMNS` as a sorted tuple."""
+    return () if not value else tuple(sorted(value.split(PARTICIPANT_SEP)))
 
 
 def to_artefact(row: Mapping[str, Any]) -> Artefact:

@@ -40,9 +40,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from storage.errors import FormatError, IntegrityError, LimitError
 from storage.models import Rng, SealInfo
@@ -525,4 +532,124 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> Non
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
     except (InvalidSignature, ValueError) as exc:
+        raise IntegrityError() from exc
+
+
+# -- export bundles: a key from a passphrase (scrypt) or for a recipient (X25519) ---------
+
+#: scrypt cost for bundle passphrases: N = 2**17, r = 8, p = 1 (128 MiB, OWASP's minimum).
+SCRYPT_LOG2_N = 17
+#: Largest cost a bundle header may ask a reader for (bounds memory on hostile input).
+SCRYPT_MAX_LOG2_N = 18
+_SCRYPT_R = 8
+_SCRYPT_P = 1
+
+
+def passphrase_key(passphrase: bytes, salt: bytes, *, log2_n: int = SCRYPT_LOG2_N) -> bytes:
+    """A 32-byte key from a passphrase with scrypt (N = 2**log2_n, r = 8, p = 1).
+
+    :class:`FormatError` for an empty passphrase, a salt under 16 bytes or a cost outside
+    10..:data:`SCRYPT_MAX_LOG2_N`.
+    """
+    if not passphrase:
+        raise FormatError("passphrase is empty")
+    if len(salt) < 16:
+        raise FormatError("scrypt salt must be at least 16 bytes")
+    if not 10 <= log2_n <= SCRYPT_MAX_LOG2_N:
+        raise FormatError("scrypt cost out of range")
+    kdf = Scrypt(salt=salt, length=KEY_SIZE, n=1 << log2_n, r=_SCRYPT_R, p=_SCRYPT_P)
+    return kdf.derive(passphrase)
+
+
+def x25519_keypair(rng: Rng) -> tuple[bytes, bytes]:
+    """A fresh X25519 key pair ``(private, public)``, 32 raw bytes each, from ``rng``."""
+    private = X25519PrivateKey.from_private_bytes(_random(rng, KEY_SIZE))
+    return _x25519_private_raw(private), _x25519_public_raw(private)
+
+
+def x25519_public(private: bytes) -> bytes:
+    """The raw public key of a raw 32-byte X25519 private key."""
+    return _x25519_public_raw(_x25519_private(private))
+
+
+def _x25519_private(raw: bytes) -> X25519PrivateKey:
+    if len(raw) != KEY_SIZE:
+        raise FormatError("X25519 private key must be 32 bytes")
+    return X25519PrivateKey.from_private_bytes(raw)
+
+
+def _x25519_private_raw(key: X25519PrivateKey) -> bytes:
+    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+
+def _x25519_public_raw(key: X25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def _x25519_key(shared: bytes, ephemeral: bytes, recipient: bytes, info: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_SIZE, salt=ephemeral + recipient, info=info
+    ).derive(shared)
+
+
+def x25519_sender_key(recipient_public: bytes, *, rng: Rng, info: bytes) -> tuple[bytes, bytes]:
+    """ECIES-style key agreement for one message: ``(ephemeral public key, 32-byte key)``.
+
+    key = HKDF-SHA256(X25519(ephemeral, recipient), salt = ephemeral pub | recipient pub,
+    info). :class:`FormatError` for a malformed recipient key; :class:`IntegrityError` for
+    a low-order point (an all-zero shared secret).
+    """
+    if len(recipient_public) != KEY_SIZE:
+        raise FormatError("X25519 public key must be 32 bytes")
+    ephemeral = X25519PrivateKey.from_private_bytes(_random(rng, KEY_SIZE))
+    try:
+        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_public))
+    except ValueError as exc:
+        raise IntegrityError() from exc
+    ephemeral_public = _x25519_public_raw(ephemeral)
+    return ephemeral_public, _x25519_key(shared, ephemeral_public, recipient_public, info)
+
+
+def x25519_recipient_key(private: bytes, ephemeral_public: bytes, *, info: bytes) -> bytes:
+    """The key :func:`x25519_sender_key` derived, recomputed with the recipient's private key."""
+    key = _x25519_private(private)
+    if len(ephemeral_public) != KEY_SIZE:
+        raise IntegrityError()
+    try:
+        shared = key.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+    except ValueError as exc:
+        raise IntegrityError() from exc
+    return _x25519_key(shared, ephemeral_public, _x25519_public_raw(key), info)
+
+
+# -- keyed MACs: signed, expiring playback grants (issue 6) -------------------------------
+
+
+def derive_mac_key(secret: bytes, *, info: bytes) -> bytes:
+    """A 32-byte key for one purpose (``info``) from a long-lived secret, by HKDF-SHA256.
+
+    Used so a grant key is never the secret itself: rotating or leaking one grant key says
+    nothing about the KEK it came from.
+    """
+    if len(secret) < 16:
+        raise FormatError("secret too short")
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=info).derive(secret)
+
+
+def mac(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256(key, message): 32 bytes."""
+    _check_key(key)
+    h = hmac.HMAC(key, hashes.SHA256())
+    h.update(message)
+    return h.finalize()
+
+
+def verify_mac(key: bytes, message: bytes, tag: bytes) -> None:
+    """Raise the opaque :class:`IntegrityError` unless ``tag`` is the MAC (constant time)."""
+    _check_key(key)
+    h = hmac.HMAC(key, hashes.SHA256())
+    h.update(message)
+    try:
+        h.verify(tag)
+    except InvalidSignature as exc:
         raise IntegrityError() from exc

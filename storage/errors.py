@@ -26,10 +26,12 @@ escapes. Messages never carry phone numbers, transcript text or key material.
     │   ├── PragmaError         WAL / synchronous=FULL / secure_delete / foreign_keys not in force
     │   ├── SchemaError         database schema newer than this code, or corrupt
     │   └── DuplicateError      (provider, provider id) already stored
-    └── AuditError              the audit log cannot be written or read; an event refused
-        │                       (PII guard, bad field); a corrupt checkpoint file line
-        └── AuditChainBroken    verify() found the first bad entry (``.seq``, ``.reason``;
-                                for a bad checkpoint, ``.seq`` is its size)
+    ├── AuditError              the audit log cannot be written or read; an event refused
+    │   │                       (PII guard, bad field); a corrupt checkpoint file line
+    │   └── AuditChainBroken    verify() found the first bad entry (``.seq``, ``.reason``;
+    │                           for a bad checkpoint, ``.seq`` is its size)
+    └── JobError                the job queue cannot be used; a payload refused
+        └── LeaseLost           complete/retry/fail by a worker whose lease is gone
 """
 
 from __future__ import annotations
@@ -109,3 +111,11 @@ class AuditChainBroken(AuditError):
         super().__init__(f"audit chain broken at entry {seq}: {reason}")
         self.seq = seq
         self.reason = reason
+
+
+class JobError(StorageError):
+    """The durable job queue cannot be used, or a job request was refused."""
+
+
+class LeaseLost(JobError):
+    """The job is no longer leased by this worker (its lease expired and another took it)."""

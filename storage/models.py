@@ -105,6 +105,9 @@ class Recording:
     restricted: bool
     state: State
     created_at: datetime
+    #: Other agents who took part (conference, transfer): for access they are agents of the
+    #: call too (``recording_participants``; user ids only, sorted).
+    participants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -75,3 +75,41 @@ def _no_lingering_log_redaction() -> Iterator[None]:
         for f in list(handler.filters):
             if isinstance(f, NumberRedactingFilter):
                 handler.removeFilter(f)
+
+
+@pytest.fixture(autouse=True)
+def _only_documented_audit_events(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Every audit entry the recorder writes is a documented action with a documented outcome.
+
+    ``docs/audit-events.md`` is what a DPO reads to understand the log (P21); watching
+    every append of every recorder-level test keeps the documentation true, where a scan
+    for string literals would miss actions built at run time. Storage-layer tests append
+    arbitrary test actions on purpose and are not watched.
+    """
+    if "tests/storage" in request.node.path.as_posix():
+        yield
+        return
+    from recorder.audit_events import EVENTS, AuditAction
+    from storage.audit import AuditLog
+    from storage.models import AuditEvent
+
+    undocumented: list[str] = []
+    append = AuditLog.append
+
+    def watched(self: AuditLog, event: AuditEvent) -> object:
+        try:
+            doc = EVENTS[AuditAction(event.action)]
+        except ValueError:
+            undocumented.append(f"action {event.action!r}")
+        else:
+            if event.outcome not in doc.outcomes:
+                undocumented.append(f"outcome {event.outcome!r} of {event.action!r}")
+        return append(self, event)
+
+    monkeypatch.setattr(AuditLog, "append", watched)
+    yield
+    assert not undocumented, (
+        f"undocumented audit events (recorder/audit_events.py): {sorted(set(undocumented))}"
+    )

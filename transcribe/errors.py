@@ -7,8 +7,9 @@
     ├── UnsupportedLanguage      the configured model cannot transcribe the requested language
     ├── TranscriptionFailed      the engine failed on audio it had accepted
     ├── BadAudio                 samples or PCM bytes of the wrong shape, type, rate or length
-    └── BadTranscript            a transcript (object or ``to_dict`` form) breaks the schema
-    (redaction and summariser errors arrive with the AI-path issue)
+    ├── BadTranscript            a transcript (object or ``to_dict`` form) breaks the schema
+    ├── BadTopics                the topic configuration table is malformed (names its TOML path)
+    └── BadSummary               a summary (``to_dict`` form) breaks the schema
 
 Errors of the speech library are translated in ``transcribe/engine.py`` only, the module
 that owns it (``raise EngineUnavailable(...) from exc``). Messages name paths, languages,
@@ -41,3 +42,14 @@ class BadAudio(TranscribeError):
 
 class BadTranscript(TranscribeError):
     """A transcript breaks the schema: unknown version, wrong shape, impossible times."""
+
+
+class BadTopics(TranscribeError):
+    """The topic table (``[ai.topics]``-style configuration) is malformed.
+
+    The message names the TOML path of the bad entry, never the call's text.
+    """
+
+
+class BadSummary(TranscribeError):
+    """A summary (object or ``to_dict`` form) breaks the schema."""

@@ -15,6 +15,7 @@ from recorder.cli import (  # noqa: F401  (importing registers the commands)
     store_cmds,
     subject_cmds,
     web_cmds,
+    worker_cmds,
 )
 from recorder.cli.app import cli, main
 

@@ -1,13 +1,12 @@
-"""Call commands: ingest, spool run|watch, calls list, play."""
+"""Call commands: ingest, spool run|watch, calls list, play, download."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import time
-from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -15,16 +14,19 @@ from typing import BinaryIO
 import click
 from rich.table import Table
 
-from recorder.access import Action, decide, principal_for
+from recorder.access import agents_of, principal_for
 from recorder.capture import Capturer
 from recorder.cli.app import Context, cli, run_guarded
 from recorder.cli.store_cmds import pass_ctx, progress_bar
-from recorder.errors import InvalidEvent
+from recorder.download import download as download_recording
+from recorder.download import write_atomically
+from recorder.errors import InvalidEvent, RecorderError
 from recorder.ingest.spool import SpoolReport, run_spool
+from recorder.listing import CallFilter, list_calls, masked_pattern, parse_when
 from recorder.models import CallEvent
 from recorder.playback import open_playback
 from recorder.timeutil import parse_utc
-from storage.models import AuditEvent, State
+from storage.qa import CatalogAssignments
 
 
 def _when(value: str | None, field: str) -> datetime | None:
@@ -171,34 +173,86 @@ def calls() -> None:
 
 @calls.command("list")
 @click.option("--as", "as_user", required=True, help="The user asking (a configured id).")
+@click.option("--agent", help="Only calls this agent took part in (answered or joined).")
+@click.option("--team", help="Only calls of this team (or a sub-team) at call time.")
+@click.option("--since", help="From this date (YYYY-MM-DD, UTC) or instant (ISO-8601).")
+@click.option("--until", help="Up to and including this date, or before this instant.")
+@click.option("--masked", help="A piece of the masked number, e.g. 234*** (never a full one).")
+@click.option("--number", help="Caller's full number (DPO/legal only, with --purpose).")
+@click.option("--purpose", help="Why: dsar (DPO) or legal (legal) when listing as them.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
-def calls_list(ctx: Context, as_user: str, as_json: bool) -> None:
-    """The calls USER may see: their own (agent) or their team's at call time (supervisor)."""
-    run_guarded(ctx.err, lambda: show_calls(ctx, as_user, as_json))
+def calls_list(
+    ctx: Context,
+    as_user: str,
+    agent: str | None,
+    team: str | None,
+    since: str | None,
+    until: str | None,
+    masked: str | None,
+    number: str | None,
+    purpose: str | None,
+    as_json: bool,
+) -> None:
+    """The calls USER may see, narrowed by filters (filters never widen access).
+
+    Agents see their own calls (answered or joined), supervisors their teams' calls at
+    call time, QA reviewers the calls sampled to them, the admin metadata only; the DPO
+    and legal list with --purpose dsar / legal. Numbers are always shown masked. Each
+    listing is audited with the names of the filters used, never their values.
+
+    \b
+    Examples:
+      callrec calls list --as siri
+      callrec calls list --as siri --agent anna --since 2026-11-01 --until 2026-11-30
+      callrec calls list --as sven --team stockholm-1 --masked 234*** --json
+      callrec calls list --as dpo1 --purpose dsar --number "+47 912 34 567"
+
+    --number looks the caller up through the keyed lookup digest (any format of the
+    number works); it is for the DPO (dsar) and legal (legal) only, and is audited as a
+    search without the number. Exit 3 when refused.
+    """
+    wanted = CallFilter(agent=agent, team=team, number=number)
+    run_guarded(
+        ctx.err,
+        lambda: show_calls(
+            ctx,
+            as_user,
+            as_json,
+            wanted=wanted,
+            purpose=purpose,
+            raw_since=since,
+            raw_until=until,
+            raw_masked=masked,
+        ),  # fmt: skip
+    )
 
 
-def show_calls(ctx: Context, as_user: str, as_json: bool) -> None:
-    """List (and audit the listing of) the calls ``as_user`` may see."""
+def show_calls(
+    ctx: Context,
+    as_user: str,
+    as_json: bool,
+    *,
+    wanted: CallFilter | None = None,
+    purpose: str | None = None,
+    raw_since: str | None = None,
+    raw_until: str | None = None,
+    raw_masked: str | None = None,
+) -> None:
+    """List (and audit the listing of) the calls ``as_user`` may see that pass the filters."""
     config = ctx.config()
     principal = principal_for(config, as_user)
+    wanted = replace(
+        wanted or CallFilter(),
+        since=parse_when(raw_since, "--since", end=False),
+        until=parse_when(raw_until, "--until", end=True),
+        masked=masked_pattern(raw_masked),
+    )
     with ctx.vault() as vault:
-        rows = [
-            r
-            for r in vault.catalog.list_recordings(state=State.AVAILABLE)
-            if decide(config, principal, Action.LIST, r).allowed
-        ]
-        vault.audit.append(
-            AuditEvent(
-                ts=ctx.now(),
-                actor_id=principal.user_id,
-                actor_role=principal.role,
-                action="recording.list",
-                outcome="allowed",
-                detail={"count": len(rows)},
-            )
-        )
-    rows.sort(key=lambda r: r.started_at)
+        rows = list_calls(
+            vault, config, principal, wanted, now=ctx.now(), purpose=purpose,
+            assignments=CatalogAssignments(vault.catalog),
+        )  # fmt: skip
     if as_json:
         ctx.out.print_json(
             json.dumps(
@@ -212,6 +266,7 @@ def show_calls(ctx: Context, as_user: str, as_json: bool) -> None:
                         "service_number": r.service_number,
                         "caller": r.caller_display,
                         "agent": r.agent_id,
+                        "participants": list(r.participants),
                         "team": r.team_id,
                         "channels": r.channels,
                         "retention_class": r.retention_class,
@@ -223,34 +278,18 @@ def show_calls(ctx: Context, as_user: str, as_json: bool) -> None:
         return
     table = Table("id", "started (UTC)", "duration", "caller", "agent", "team", "class")
     for r in rows:
+        agents = ", ".join(agents_of(r))
         table.add_row(
             r.id,
             r.started_at.strftime("%Y-%m-%d %H:%M"),
             f"{(r.duration_ms or 0) / 1000:.0f} s",
             r.caller_display,
-            r.agent_id or "",
+            agents,
             r.team_id or "",
             r.retention_class,
         )
     ctx.out.print(table)
     ctx.out.print(f"{len(rows)} call(s) visible to {as_user}.")
-
-
-def _write_atomically(path: Path, chunks: Iterator[bytes]) -> None:
-    """Write to ``path.part`` and rename only when every chunk authenticated.
-
-    A recording that fails authentication half-way never leaves a truncated WAV that
-    looks like a complete, shorter call.
-    """
-    part = path.with_name(path.name + ".part")
-    try:
-        with part.open("wb") as target:
-            for chunk in chunks:
-                target.write(chunk)
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
 
 
 def _parse_clock(value: str | None, field: str) -> int | None:
@@ -290,7 +329,13 @@ def play(
     """Play a recording as WAV, if USER may. Exit 3 when denied.
 
     The access decision (allowed or denied, with the purpose and range) is written to the
-    audit log and committed before the first audio byte is produced.
+    audit log and committed before the first audio byte is produced. QA reviewers play
+    the calls sampled to them (purpose quality or training).
+
+    \b
+    Examples:
+      callrec play ID --as anna --purpose quality --out call.wav
+      callrec play ID --as siri --purpose dispute --start 1:30 --duration 30s | aplay
     """
 
     def body() -> None:
@@ -306,6 +351,7 @@ def play(
                 now=ctx.now(),
                 start_ms=_parse_clock(start, "--start") or 0,
                 duration_ms=_parse_clock(duration, "--duration"),
+                assignments=CatalogAssignments(vault.catalog),
             )
             target: BinaryIO
             if out == "-":
@@ -314,11 +360,78 @@ def play(
                     target.write(chunk)
                 target.flush()
             else:
-                _write_atomically(Path(out), playback.wav_chunks())
+                try:
+                    write_atomically(Path(out), playback.wav_chunks(), force=True)
+                except OSError as exc:
+                    raise RecorderError(f"cannot write --out: {exc.strerror}") from None
                 ctx.err.print(
                     f"Wrote {playback.duration_ms / 1000:.1f} s to {out} "
                     f"(access recorded in the audit log).",
                     highlight=False,
                 )
+
+    run_guarded(ctx.err, body)
+
+
+@cli.command()
+@click.argument("recording_id")
+@click.option("--as", "as_user", required=True, help="The user asking (a configured id).")
+@click.option("--purpose", required=True, help="Why: quality, dispute, training, dsar, legal.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The WAV file to write (created 0600).",
+)
+@click.option("--start", help="Start offset: 90, 1:30 or 00:01:30.")
+@click.option("--duration", help="How long: 30s, 0:30.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@pass_ctx
+def download(
+    ctx: Context,
+    recording_id: str,
+    as_user: str,
+    purpose: str,
+    out: Path,
+    start: str | None,
+    duration: str | None,
+    force: bool,
+) -> None:
+    """Save a recording (or a range of it) as a WAV file, if USER may download it.
+
+    A download is its own audited action, separate from play: supervisors (their teams'
+    calls at call time) and legal (with --purpose legal) may download; agents listen
+    with `callrec play`. The decision is audited and committed before the first byte is
+    written; the file appears complete or not at all, never overwrites an existing file
+    unless --force, and a refusal (exit 3) leaves no file behind.
+
+    \b
+    Examples:
+      callrec download ID --as siri --purpose dispute --out call.wav
+      callrec download ID --as siri --purpose quality --start 1:30 --duration 30s --out part.wav
+    """
+
+    def body() -> None:
+        config = ctx.config()
+        principal = principal_for(config, as_user)
+        with ctx.vault() as vault:
+            done = download_recording(
+                vault,
+                config,
+                principal,
+                recording_id,
+                out,
+                purpose=purpose,
+                now=ctx.now(),
+                start_ms=_parse_clock(start, "--start") or 0,
+                duration_ms=_parse_clock(duration, "--duration"),
+                force=force,
+                assignments=CatalogAssignments(vault.catalog),
+            )
+        ctx.err.print(
+            f"Wrote {done.duration_ms / 1000:.1f} s to {out} (download recorded in the audit log).",
+            highlight=False,
+        )
 
     run_guarded(ctx.err, body)

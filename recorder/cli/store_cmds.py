@@ -6,7 +6,6 @@ import json
 import re
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -14,11 +13,11 @@ from rich.table import Table
 from rich.text import Text
 
 from recorder.cli.app import EXIT_ERROR, EXIT_USAGE, Context, cli, fail, run_guarded
+from recorder.consultation import audit_rows
 from recorder.fsck import fsck
 from recorder.selfcheck import Step, run_selfcheck
 from storage.errors import KeyringExists
 from storage.keyring import FileKeyRing
-from storage.models import AuditEntry
 from storage.vault import Vault
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -198,36 +197,6 @@ def audit_checkpoint(ctx: Context) -> None:
 _RECORDING_ID = re.compile(r"[0-9a-f]{32}")
 
 
-def _audit_rows(entries: list[AuditEntry], *, withhold_actors: bool) -> list[dict[str, Any]]:
-    """Entries as flat dicts; with ``withhold_actors`` every actor id becomes its role.
-
-    Detail values equal to an actor id are withheld too, so an id cannot leak through a
-    detail field that happens to name a person.
-    """
-    actors = {e.event.actor_id for e in entries}
-    rows: list[dict[str, Any]] = []
-    for entry in entries:
-        event = entry.event
-        detail = dict(event.detail)
-        if withhold_actors:
-            detail = {k: "(withheld)" if v in actors else v for k, v in detail.items()}
-        rows.append(
-            {
-                "seq": entry.seq,
-                "ts": event.ts.isoformat(),
-                "actor": event.actor_role if withhold_actors else event.actor_id,
-                "role": event.actor_role,
-                "action": event.action,
-                "outcome": event.outcome,
-                "purpose": event.purpose,
-                "reason": event.reason,
-                "artefact": event.artefact,
-                "detail": detail,
-            }
-        )
-    return rows
-
-
 @audit.command("show")
 @click.option(
     "--recording", "recording_id", required=True, metavar="ID", help="Recording id (32 hex)."
@@ -258,7 +227,7 @@ def audit_show(ctx: Context, recording_id: str, withhold_actors: bool, as_json: 
     def body() -> None:
         with ctx.vault() as vault:
             entries = vault.audit.for_recording(wanted)
-        rows = _audit_rows(entries, withhold_actors=withhold_actors)
+        rows = audit_rows(entries, withhold_actors=withhold_actors)
         if as_json:
             ctx.out.print_json(json.dumps(rows))
             return

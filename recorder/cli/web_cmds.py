@@ -1,1 +1,166 @@
-"""``callrec serve``, ``callrec worker`` and ``callrec jobs``: the webhook ingest edge (issue 5)."""
+"""``callrec serve`` and ``callrec jobs``: the webhook ingest edge (issue 5)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import threading
+from typing import Any
+
+import click
+from rich.table import Table
+
+from recorder.cli.app import Context, cli, run_guarded
+from recorder.errors import ConfigError
+from recorder.web.config import load_web_settings
+from recorder.web.server import ServerPaths, make_deps, run_forever, uvicorn_config
+from storage.jobs import STATES, Job, JobStore, jobs_path
+from storage.keyring import FileKeyRing
+
+pass_ctx = click.make_pass_decorator(Context)
+log = logging.getLogger(__name__)
+
+
+def _start_worker(ctx: Context, stop: threading.Event) -> threading.Thread:
+    """The in-process worker of ``serve --with-worker`` (``recorder.worker``)."""
+    try:
+        worker_module: Any = importlib.import_module("recorder.worker")
+    except ImportError as exc:
+        raise ConfigError("--with-worker: recorder.worker is not available") from exc
+    worker = worker_module.build_worker(
+        ctx.paths, ctx.config(), now=ctx.now, rng=ctx.rng, worker_id="serve"
+    )
+    thread = threading.Thread(
+        target=worker.run, args=(stop,), kwargs={"poll_interval": 0.5}, name="callrec-worker"
+    )
+    thread.start()
+    return thread
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--with-worker/--no-worker",
+    default=True,
+    show_default=True,
+    help="Also run a worker thread that fetches media and captures queued jobs.",
+)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int, with_worker: bool) -> None:
+    """Receive Twilio, Telnyx and signed-upload webhooks over HTTP.
+
+    Endpoints: POST /hooks/twilio, POST /hooks/telnyx, POST /hooks/upload, GET /healthz.
+    Each delivery is verified, then queued as a job (committed to
+    <home>/jobs.sqlite3 before the 200 goes out); uploads are captured at once.
+
+    The embedded default (--with-worker) runs one worker thread in this process that
+    fetches queued recordings from the provider and stores them; use --no-worker when
+    you run `callrec worker` processes separately.
+
+    Secrets come from [webhooks] in the config file or, better, from the environment:
+    CALLREC_TWILIO_AUTH_TOKEN (+ _PREVIOUS during rotation), CALLREC_TELNYX_PUBLIC_KEY,
+    CALLREC_UPLOAD_SECRET (+ _PREVIOUS). An endpoint without a secret answers 404.
+
+    \b
+    Examples:
+      export CALLREC_TWILIO_AUTH_TOKEN=…      # from the Twilio console
+      callrec serve                           # 127.0.0.1:8080, with a worker
+      callrec serve --host 0.0.0.0 --port 9000 --no-worker
+      curl -s http://127.0.0.1:8080/healthz
+    Put a TLS-terminating proxy in front; set [webhooks] public_base_url to the URL
+    Twilio calls (or trust_forwarded = true behind a proxy that sets X-Forwarded-*).
+    """
+
+    def body() -> None:
+        config = ctx.config()
+        settings = load_web_settings(config)
+        FileKeyRing.load(ctx.paths.keyring)  # fail fast: `callrec init` first
+        deps = make_deps(
+            ServerPaths(home=ctx.paths.home, keyring=ctx.paths.keyring),
+            config,
+            settings,
+            clock=ctx.now,
+            rng=ctx.rng,
+        )
+        on = [n for n in ("twilio", "telnyx", "upload") if getattr(settings, n) is not None]
+        ctx.err.print(
+            f"callrec serving on http://{host}:{port} "
+            f"(endpoints: {', '.join(on) or 'none configured'}; "
+            f"worker: {'on' if with_worker else 'off'})",
+            highlight=False,
+        )
+        stop = threading.Event()
+        worker = _start_worker(ctx, stop) if with_worker else None
+        try:
+            run_forever(uvicorn_config(deps, host, port))
+        finally:
+            stop.set()
+            if worker is not None:
+                worker.join(timeout=60)
+            deps.store.close()
+
+    run_guarded(ctx.err, body)
+
+
+@cli.group()
+def jobs() -> None:
+    """The webhook job queue (<home>/jobs.sqlite3): what was received, fetched, failed."""
+
+
+def _job_json(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "provider": job.provider,
+        "recording_id": job.recording_id,
+        "state": job.state,
+        "attempts": job.attempts,
+        "next_attempt_at": job.next_attempt_at.isoformat(),
+        "last_error": job.last_error,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+    }
+
+
+@jobs.command("list")
+@click.option("--state", type=click.Choice(STATES), help="Only jobs in this state.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
+@pass_ctx
+def jobs_list(ctx: Context, state: str | None, limit: int, as_json: bool) -> None:
+    """List jobs, newest first. Failed jobs show why (never a number or a secret).
+
+    \b
+    Examples:
+      callrec jobs list
+      callrec jobs list --state failed
+      callrec jobs list --json | jq '.[] | select(.attempts > 1)'
+    """
+
+    def body() -> None:
+        store = JobStore.open(jobs_path(ctx.paths.home))
+        try:
+            found = store.list(state=state, limit=limit)
+        finally:
+            store.close()
+        if as_json:
+            click.echo(json.dumps([_job_json(j) for j in found], indent=2))
+            return
+        if not found:
+            ctx.out.print("no jobs" + (f" in state {state}" if state else ""))
+            return
+        table = Table("id", "provider", "recording", "state", "attempts", "updated", "error")
+        for job in found:
+            table.add_row(
+                str(job.id),
+                job.provider,
+                job.recording_id,
+                job.state,
+                str(job.attempts),
+                job.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+                job.last_error or "",
+            )
+        ctx.out.print(table)
+
+    run_guarded(ctx.err, body)

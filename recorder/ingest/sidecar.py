@@ -16,7 +16,13 @@ sidecar's arrival is what tells callrec the pair is ready::
       "channels": ["agent", "customer"],      # or ["mixed"]
       "ai": true,                             # false: the customer declined AI
       "retention_class": null,                # null: the policy default
-      "language": "en"
+      "language": "en",
+      "ai_notice": true,                      # the customer was told AI is used (P18)
+      "ai_optout_at_ms": null,                # ms after the answer the customer said
+                                              # "stop the AI" (P17); 0 = no AI at all
+      "participants": ["bjorn"]               # optional: other agents who took part
+                                              # (conference, transfer); for access each
+                                              # is an agent of the call
     }
 
 Errors name the field, never its value (the value may be a phone number).
@@ -68,6 +74,36 @@ def _time(data: dict[str, Any], key: str, required: bool) -> Any:
     return parse_utc(value, key, InvalidEvent)
 
 
+def _ai_notice(data: dict[str, Any]) -> bool:
+    value = data.get("ai_notice", False)
+    if not isinstance(value, bool):
+        raise InvalidEvent("ai_notice: expected true or false")
+    return value
+
+
+def _optout_ms(data: dict[str, Any]) -> int | None:
+    value = data.get("ai_optout_at_ms")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**40:
+        raise InvalidEvent("ai_optout_at_ms: expected milliseconds after the answer (>= 0)")
+    return value
+
+
+MAX_PARTICIPANTS = 16
+
+
+def _participants(data: dict[str, Any]) -> tuple[str, ...]:
+    value = data.get("participants", [])
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_PARTICIPANTS
+        or not all(isinstance(v, str) and USER_ID.fullmatch(v) for v in value)
+    ):
+        raise InvalidEvent(f"participants: expected a list of at most {MAX_PARTICIPANTS} user ids")
+    return tuple(sorted(set(value)))
+
+
 def parse_sidecar(raw: bytes, audio_path: Path, *, source: str = "spool") -> CallEvent:
     """Validate a sidecar document into a :class:`CallEvent` for ``audio_path``."""
     if len(raw) > MAX_SIDECAR_BYTES:
@@ -104,4 +140,7 @@ def parse_sidecar(raw: bytes, audio_path: Path, *, source: str = "spool") -> Cal
         ai=ai,
         retention_class=_opt_str(data, "retention_class", 64),
         language=_opt_str(data, "language", 16),
+        ai_notice=_ai_notice(data),
+        ai_optout_at_ms=_optout_ms(data),
+        participants=_participants(data),
     )

@@ -1,0 +1,278 @@
+"""The ASGI app: three webhook endpoints and ``/healthz``, on Starlette.
+
+===========================  ==============================================================
+``POST /hooks/twilio``       Twilio ``RecordingStatusCallback`` (and call status callbacks)
+``POST /hooks/telnyx``       Telnyx call-control events; ``call.recording.saved`` → a job
+``POST /hooks/upload``       generic Standard Webhooks signed multipart upload → a recording
+``GET /healthz``             job DB, catalog and keyring; 200 or 503, JSON, no secrets
+===========================  ==============================================================
+
+Answers (the same on every endpoint)::
+
+    200  accepted: job queued, duplicate (already queued), or ignored (nothing to fetch);
+         for an upload, the recording id (``duplicate`` true on a retry)
+    400  malformed: not the body type, a bad id, a missing field, too many fields or headers
+    401  bad signature (Twilio, upload); 403 for Telnyx, as Telnyx documents
+    404  endpoint not configured (no secret for it)
+    408  the body came slower than ``body_timeout_seconds``
+    413  body over the limit (64 KiB for Twilio/Telnyx, ``upload.max_bytes`` for uploads)
+    422  upload whose audio cannot be decoded safely
+    503  our side cannot store it right now (DB/disk/keyring): the provider retries
+
+Nothing is acknowledged before it is durable: the job insert commits (``synchronous=FULL``)
+before the 200 is sent, so a crash before the ack means the provider retries, and the
+retry finds either nothing (insert again) or the row (duplicate, no new effect). Bad input
+is always 4xx, never 5xx. The handlers only move bytes and headers: verification is
+``recorder.ingest.verify`` and decisions are :mod:`recorder.web.adapters`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from recorder.capture import Capturer
+from recorder.errors import (
+    BadSignature,
+    ConfigError,
+    InvalidAudio,
+    InvalidEvent,
+    MalformedRequest,
+    RecorderError,
+)
+from recorder.ingest.verify import verify_telnyx, verify_twilio
+from recorder.web.adapters import (
+    CallbackQuery,
+    Decision,
+    Masker,
+    NewJob,
+    parse_query,
+    telnyx_decision,
+    twilio_decision,
+)
+from recorder.web.config import WebSettings
+from recorder.web.store import StoreThread
+from recorder.web.upload import receive_upload
+from storage.errors import StorageError
+from storage.models import Rng
+from storage.vault import Vault
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = "5"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppDeps:
+    """Everything the routes need, built by the CLI (or a test) at start-up."""
+
+    settings: WebSettings
+    store: StoreThread
+    masker: Callable[[], Masker]
+    open_vault: Callable[[], AbstractContextManager[tuple[Vault, Capturer]]]
+    clock: Callable[[], datetime]
+    rng: Rng
+
+
+class _TooSlow(Exception):
+    """The body did not arrive within the configured time."""
+
+
+def _json(code: int, /, **body: Any) -> JSONResponse:
+    headers = {"Retry-After": RETRY_AFTER} if code == 503 else None
+    return JSONResponse(body, status_code=code, headers=headers)
+
+
+def _error(exc: BaseException, *, signature_status: int = 401) -> Response:
+    """Map an exception to its documented status. Messages never hold secrets or numbers."""
+    if isinstance(exc, BadSignature):
+        return _json(signature_status, error="bad signature", detail=str(exc))
+    if isinstance(exc, MalformedRequest):
+        return _json(413 if exc.too_large else 400, error=str(exc))
+    if isinstance(exc, InvalidAudio):
+        return _json(422, error=str(exc))
+    if isinstance(exc, InvalidEvent):
+        return _json(400, error=str(exc))
+    if isinstance(exc, _TooSlow | TimeoutError):
+        return _json(408, error="request body too slow")
+    if isinstance(exc, ClientDisconnect):
+        return _json(400, error="client went away")
+    if isinstance(exc, StorageError | ConfigError):
+        log.warning("cannot store a delivery now: %s", type(exc).__name__)
+        return _json(503, error="temporarily unable to store; retry")
+    if isinstance(exc, RecorderError):
+        return _json(400, error=str(exc))
+    log.exception("unexpected error in a webhook handler")
+    return _json(500, error="internal error")
+
+
+def _content_length(request: Request, limit: int) -> None:
+    values = request.headers.getlist("content-length")
+    if len(values) > 1:
+        raise MalformedRequest("content-length: given more than once")
+    if values:
+        text = values[0].strip()
+        if not text.isascii() or not text.isdigit():
+            raise MalformedRequest("content-length: not a number")
+        if int(text) > limit:
+            raise MalformedRequest(f"body larger than {limit} bytes", too_large=True)
+
+
+async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The whole (small) body, refused at ``limit`` bytes while it streams in."""
+    _content_length(request, limit)
+    body = bytearray()
+    with anyio.move_on_after(timeout) as scope:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise MalformedRequest(f"body larger than {limit} bytes", too_large=True)
+    if scope.cancelled_caught:
+        raise _TooSlow()
+    return bytes(body)
+
+
+def _target(request: Request) -> bytes:
+    """The raw request target as received: root path + raw path + ``?`` + raw query."""
+    scope = request.scope
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+    root: str = scope.get("root_path", "")
+    if root and not raw_path.startswith(root.encode("utf-8")):
+        raw_path = root.encode("utf-8") + raw_path
+    query: bytes = scope.get("query_string", b"")
+    return raw_path + (b"?" + query if query else b"")
+
+
+def _raw_headers(request: Request) -> list[tuple[bytes, bytes]]:
+    return list(request.scope["headers"])
+
+
+def build_app(deps: AppDeps) -> Starlette:
+    """The Starlette app over ``deps`` (see the module docstring for the contract)."""
+    settings = deps.settings
+
+    async def _store(provider: str, decision: Decision) -> Response:
+        if not isinstance(decision, NewJob):
+            log.info("%s callback acknowledged, nothing to store: %s", provider, decision.kind)
+            return _json(200, ok=True, job="ignored", kind=decision.kind)
+        new = await deps.store.enqueue(
+            provider=decision.provider,
+            recording_id=decision.recording_id,
+            payload=decision.payload,
+            now=deps.clock(),
+        )
+        log.info("%s recording %s: %s", provider, decision.recording_id,
+                 "job queued" if new else "duplicate")  # fmt: skip
+        return _json(200, ok=True, job="queued" if new else "duplicate")
+
+    async def twilio(request: Request) -> Response:
+        config = settings.twilio
+        if config is None:
+            return _json(404, error="twilio endpoint not configured")
+        try:
+            body = await _read_body(request, settings.limits.max_body, settings.body_timeout)
+            verified = verify_twilio(
+                body, _raw_headers(request), target=_target(request), config=config
+            )
+            query = parse_query(parse_qsl(urlsplit(verified.url).query, keep_blank_values=True))
+            return await _store("twilio", twilio_decision(verified.params, query))
+        except Exception as exc:  # noqa: BLE001 - every error becomes its status
+            return _error(exc)
+
+    async def telnyx(request: Request) -> Response:
+        config = settings.telnyx
+        if config is None:
+            return _json(404, error="telnyx endpoint not configured")
+        try:
+            body = await _read_body(request, settings.limits.max_body, settings.body_timeout)
+            verify_telnyx(body, _raw_headers(request), now=deps.clock(), config=config)
+            try:
+                document = json.loads(body.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                raise InvalidEvent("body: not UTF-8 JSON") from None
+            query: CallbackQuery = parse_query(parse_qsl(request.url.query, keep_blank_values=True))
+            return await _store("telnyx", telnyx_decision(document, query, deps.masker()))
+        except Exception as exc:  # noqa: BLE001
+            return _error(exc, signature_status=403)
+
+    async def upload(request: Request) -> Response:
+        config = settings.upload
+        if config is None:
+            return _json(404, error="upload endpoint not configured")
+        try:
+            _content_length(request, settings.upload_max_bytes)
+            chunks: AsyncIterator[bytes] = request.stream().__aiter__()
+
+            async def next_chunk() -> bytes:
+                with anyio.move_on_after(settings.body_timeout) as scope:
+                    try:
+                        return await chunks.__anext__()
+                    except StopAsyncIteration:
+                        return b""
+                if scope.cancelled_caught:
+                    raise _TooSlow()
+                return b""  # pragma: no cover - move_on_after either returns or cancels
+
+            def work() -> dict[str, Any]:
+                with deps.open_vault() as (vault, capturer):
+                    captured = receive_upload(
+                        pull=lambda: anyio.from_thread.run(next_chunk),
+                        headers=_raw_headers(request),
+                        content_type=request.headers.get("content-type"),
+                        config=config,
+                        max_bytes=settings.upload_max_bytes,
+                        vault=vault,
+                        capturer=capturer,
+                        now=deps.clock(),
+                        rng=deps.rng,
+                    )
+                return {
+                    "ok": True,
+                    "recording_id": captured.recording_id,
+                    "duplicate": captured.duplicate,
+                    "duration_ms": captured.duration_ms,
+                }
+
+            result = await anyio.to_thread.run_sync(work)
+            log.info("upload stored as %s", result["recording_id"])
+            return _json(200, **result)
+        except Exception as exc:  # noqa: BLE001
+            return _error(exc)
+
+    async def healthz(request: Request) -> Response:
+        checks = await deps.store.health()
+        healthy = all(v == "ok" for v in checks.values())
+        endpoints = {
+            "twilio": settings.twilio is not None,
+            "telnyx": settings.telnyx is not None,
+            "upload": settings.upload is not None,
+        }
+        return _json(
+            200 if healthy else 503,
+            status="ok" if healthy else "unavailable",
+            checks=checks,
+            endpoints=endpoints,
+        )
+
+    return Starlette(
+        routes=[
+            Route("/hooks/twilio", twilio, methods=["POST"]),
+            Route("/hooks/telnyx", telnyx, methods=["POST"]),
+            Route("/hooks/upload", upload, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
