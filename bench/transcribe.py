@@ -20,20 +20,24 @@ Both models are loaded before any timing; the runs alternate (bare, pipeline, ba
 and the medians are compared. Goals: ratio pipeline / bare <= 1.0; real-time factor of the
 pipeline (seconds of work per second of audio) <= 0.2 on 2 cores.
 
-Where the time goes, and what was tried (2 cores shared with other work, median of 1,
-the five AI sample calls, 86 s of audio; rerun for your machine):
+Where the time goes, and what was tried (2 cores, the five AI sample calls, 86 s of
+audio; rerun for your machine):
 
 - the pipeline's own work (unseal, redact text and audio, categorise, summarise, seal four
-  artefacts, commit) is 0.1-0.5 s per call; everything else is the speech engine;
-- ``[ai] channels = "separate"`` (default, best text): one VAD pass per channel. Ratio
-  2.41, RTF 0.49: tiny.en loops on the per-channel digit strings ("one one one ...") and
-  decodes to the token limit (ai-01: 9.3 s of speech work for 17 s of audio);
-- ``channels = "mixed"``: one VAD pass over the mixed call, speakers from channel energy
-  (``recorder.ai_speakers``). Ratio 1.12, RTF 0.14: the RTF goal is met and the ratio
-  nearly, but on the samples it dropped greetings and lost one topic, so it is opt-in;
-- the decoding knobs that would earn the rest back (``condition_on_previous_text=False``,
-  an ``initial_prompt`` with digits, a lower ``compression_ratio_threshold`` to cut loops)
-  live in ``transcribe/engine.py``, which this pipeline uses as it is.
+  artefacts, commit) is 0.05-0.1 s per call; everything else is the speech engine;
+- first engine settings, beam 5 with faster-whisper's temperature fallback: ``separate``
+  ratio 1.9-2.4, RTF 0.16-0.49. tiny.en loops on per-channel digit strings, and every loop
+  was decoded again at five sampling temperatures (ai-01: 9.3 s for 17 s of audio); the
+  sampled retries also made the transcript differ from run to run;
+- now (``transcribe/engine.py``): greedy, temperature 0 only, not conditioned on the
+  previous window, VAD on. ``separate`` (default, best text): ratio 0.90-0.99, RTF
+  0.08-0.09, the same words every run; ``mixed``: ratio 0.33, RTF 0.04, but on the samples
+  it dropped greetings and lost one topic, so it stays opt-in. The remaining per-call cost
+  over bare on ai-01 is one greedy digit loop ("4242…") on the customer channel; bare wins
+  on calls without loops and loses badly on calls where its fallback kicks in (ai-04);
+- tried and rejected: ``max_new_tokens=96`` (ratio 0.90, but it could cut off a long
+  window of real speech), ``repetition_penalty=1.05`` (0.92; it penalises real repeated
+  digits such as 5555).
 
 Always exits 0: this reports, CI does not time anything.
 """
@@ -208,7 +212,8 @@ def main() -> None:
 
 
 HOW = (
-    "pipeline = WhisperEngine (beam 5, int8, Silero VAD filter: silence is never decoded), "
+    "pipeline = WhisperEngine (greedy, temperature 0, int8, Silero VAD: silence is never "
+    "decoded), "
     "'separate' = one pass per channel, 'mixed' = one pass over the mixed call with speakers "
     "from channel energy; bare = the mixed call with faster-whisper's defaults (no VAD) "
     "plus word timestamps"

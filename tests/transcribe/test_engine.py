@@ -23,6 +23,7 @@ import wave
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ from transcribe.models import Segment, Transcript
 
 ROOT = Path(__file__).resolve().parents[2]
 SPOOL = ROOT / "samples" / "spool"
+AI_SAMPLES = ROOT / "samples" / "ai"
 REFERENCE = {
     call["file"]: call
     for call in json.loads((ROOT / "samples" / "transcripts.json").read_text("utf-8"))["calls"]
@@ -165,6 +167,26 @@ def test_dual_channel_call_becomes_agent_and_customer_turns(heard: dict[str, Hea
     assert all(s.speaker == "customer" for s in by_channel["customer"].segments)
     customer_said = " ".join(s.text for s in merged.segments if s.speaker == "customer")
     assert recall("seven six five four three two", customer_said) == 1.0  # the phone digits
+
+
+def test_the_same_audio_gives_the_same_transcript(engine: WhisperEngine) -> None:
+    """Decoding is deterministic: a transcript that changed from run to run could be neither
+    tested nor audited. The customer channel of ai-04 (a spoken card number) is the call on
+    which faster-whisper's sampled temperature fallback gave different words each run."""
+    sidecar = json.loads((AI_SAMPLES / "ai-04.json").read_text("utf-8"))
+    ring = datetime.fromisoformat(sidecar["answered_at"]) - datetime.fromisoformat(
+        sidecar["started_at"]
+    )
+    with wave.open(str(AI_SAMPLES / "ai-04.wav"), "rb") as w:
+        rate, channels = w.getframerate(), w.getnchannels()
+        skip = int(ring.total_seconds() * rate)  # from the answer on, as capture keeps it
+        w.setpos(skip)
+        pcm = w.readframes(w.getnframes() - skip)
+    customer = pcm16_to_channels(pcm, sample_rate=rate, channels=channels)[1]
+    first = engine.transcribe(customer, language="en", speaker="customer")
+    again = engine.transcribe(customer, language="en", speaker="customer")
+    assert first.to_dict() == again.to_dict()
+    assert sum(len(s.words) for s in first.segments) > 5
 
 
 @pytest.mark.parametrize("language", ["sv", "no", "nb", "da", "fi", "de"])
