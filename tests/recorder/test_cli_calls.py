@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import wave
 from pathlib import Path
@@ -103,8 +104,11 @@ def test_demo_runs_the_main_job_in_one_command(
         monkeypatch.delenv(name, raising=False)
     first = CliRunner().invoke(cli, ["demo"], catch_exceptions=False)
     assert first.exit_code == 0, first.output
-    assert "8 captured" in first.stdout
+    assert "9 captured" in first.stdout  # the 8 sample calls + the AI demo call
     assert "Denied carla" in first.stdout
+    ai_step = first.stdout.split("6. AI", 1)[1].split("7. Retention", 1)[0]
+    assert "customer:" in ai_step and ("[card]" in ai_step or "[number]" in ai_step)
+    assert not re.search(r"\d[\d ,.-]{6,}\d", ai_step.split("topics:")[0])  # no number shown
     assert "Audit chain verified" in first.stdout
     played = list((tmp_path / "demo-out").glob("*.wav"))
     assert len(played) == 1
@@ -112,7 +116,7 @@ def test_demo_runs_the_main_job_in_one_command(
         assert wav.getnframes() > 8000 * 10
     again = CliRunner().invoke(cli, ["demo"], catch_exceptions=False)
     assert again.exit_code == 0, again.output
-    assert "0 captured, 8 already stored" in again.stdout
+    assert "0 captured, 9 already stored" in again.stdout
 
 
 def test_spool_watch_keeps_capturing_until_told_to_stop(
