@@ -44,13 +44,14 @@ from recorder import policy
 from recorder.ai_audio import fill_spans, suspect_spans
 from recorder.ai_config import AiSettings
 from recorder.ai_speakers import attribute, mix
+from recorder.audit_events import record
 from recorder.policy import RetentionClass
 from recorder.retention import resolve
 from recorder.wavfmt import HEADER_SIZE, PcmFormat, parse_header, wav_header
 from storage import ai_store
 from storage.ai_store import AiRun
 from storage.errors import IntegrityError
-from storage.models import ArtefactKind, AuditEvent, Recording, Rng, State
+from storage.models import ArtefactKind, Recording, Rng, State
 from storage.vault import Sealed, Vault
 from transcribe.audio import merge_turns, pcm16_to_channels
 from transcribe.categorize import Category, categorize
@@ -167,18 +168,10 @@ def _audit(
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    vault.audit.append(
-        AuditEvent(
-            ts=now,
-            actor_id=actor_id,
-            actor_role=actor_role,
-            action=action,
-            outcome=outcome,
-            recording_id=recording_id,
-            reason=reason,
-            detail=detail or {},
-        )
-    )
+    record(
+        vault.audit, (actor_id, actor_role), action, now=now, outcome=outcome,
+        recording_id=recording_id, reason=reason, detail=detail,
+    )  # fmt: skip
 
 
 def read_audio(vault: Vault, recording_id: str) -> tuple[PcmFormat, bytes]:

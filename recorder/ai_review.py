@@ -30,6 +30,7 @@ from typing import Any, Final
 from recorder.access import Action, Assignments, Principal, allowed
 from recorder.ai import summary_envelope
 from recorder.ai_sampling import SampleAssignments
+from recorder.audit_events import record
 from recorder.config import Config
 from recorder.errors import AccessDenied, InvalidEvent
 from storage import reviews
@@ -69,20 +70,11 @@ def _audit(
     purpose: str | None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    vault.audit.append(
-        AuditEvent(
-            ts=now,
-            actor_id=principal.user_id,
-            actor_role=principal.role,
-            action=action,
-            outcome="allowed" if allowed_ else "denied",
-            recording_id=recording_id,
-            artefact=artefact,
-            purpose=purpose,
-            reason=reason,
-            detail=detail or {},
-        )
-    )
+    record(
+        vault.audit, principal, action, now=now, outcome="allowed" if allowed_ else "denied",
+        recording_id=recording_id, artefact=artefact, purpose=purpose, reason=reason,
+        detail=detail,
+    )  # fmt: skip
 
 
 def _decide(

@@ -15,10 +15,11 @@ from datetime import datetime
 from typing import Final
 
 from recorder.access import Assignments, Principal
+from recorder.audit_events import record
 from recorder.errors import AccessDenied, InvalidEvent
 from storage import ai_store
 from storage.ai_store import Sample
-from storage.models import ArtefactKind, AuditEvent
+from storage.models import ArtefactKind
 from storage.vault import Vault
 
 SAMPLER_ROLES: Final = frozenset({"qa_reviewer"})
@@ -35,19 +36,17 @@ def _audit(
     reason: str,
     detail: dict[str, int | str] | None = None,
 ) -> None:
-    vault.audit.append(
-        AuditEvent(
-            ts=now,
-            actor_id=principal.user_id,
-            actor_role=principal.role,
-            action=action,
-            outcome="allowed" if allowed_ else "denied",
-            recording_id=recording_id,
-            artefact=ArtefactKind.SUMMARY,
-            purpose="quality",
-            reason=reason,
-            detail=dict(detail or {}),
-        )
+    record(
+        vault.audit,
+        principal,
+        action,
+        now=now,
+        outcome="allowed" if allowed_ else "denied",
+        recording_id=recording_id,
+        artefact=ArtefactKind.SUMMARY,
+        purpose="quality",
+        reason=reason,
+        detail=detail,
     )
 
 

@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from recorder.access import Action, Principal
+from storage.audit import AuditLog
 from storage.models import AuditEvent
 
 
@@ -434,6 +435,57 @@ def access_event(
         purpose=purpose,
         reason=reason,
         detail=dict(detail or {}),
+    )
+
+
+def check_documented(action: str, outcome: str) -> None:
+    """Refuse an (action, outcome) pair :data:`EVENTS` does not document (a programming error).
+
+    The documentation is the contract a DPO reads (P21); an entry it does not explain is a
+    bug to fix here or at the writer, not something to write silently.
+    """
+    try:
+        doc = EVENTS[AuditAction(action)]
+    except ValueError:
+        raise ValueError(f"undocumented audit action {action!r}") from None
+    if outcome not in doc.outcomes:
+        raise ValueError(f"undocumented outcome {outcome!r} for audit action {action!r}")
+
+
+def record(
+    log: AuditLog,
+    actor: Principal | tuple[str, str],
+    action: str,
+    *,
+    now: datetime,
+    outcome: str,
+    recording_id: str | None = None,
+    artefact: str | None = None,
+    purpose: str | None = None,
+    reason: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Append one documented audit entry by ``actor`` (a principal or ``(id, role)``).
+
+    The one way the recorder's feature modules (QA, AI, holds, data-subject requests)
+    write audit entries: it checks the pair against :data:`EVENTS` first, and joins the
+    caller's open transaction like :meth:`storage.audit.AuditLog.append`.
+    """
+    check_documented(action, outcome)
+    actor_id, actor_role = actor if isinstance(actor, tuple) else (actor.user_id, actor.role)
+    log.append(
+        AuditEvent(
+            ts=now,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action=action,
+            outcome=outcome,
+            recording_id=recording_id,
+            artefact=artefact,
+            purpose=purpose,
+            reason=reason,
+            detail=dict(detail or {}),
+        )
     )
 
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from recorder.access import GRANTS, Action, Principal, Role, allowed
+from recorder.audit_events import record
 from recorder.config import Config
 from recorder.errors import AccessDenied, InvalidEvent
 from recorder.masking import digest_for_lookup
 from storage import holds
 from storage.errors import NotFoundError
-from storage.models import AuditEvent, Recording, Rng, State
+from storage.models import Recording, Rng, State
 from storage.vault import Vault, new_id
 
 MAX_REASON = 500
@@ -130,20 +131,13 @@ def _audit(
     purpose: str | None,
     count: int,
 ) -> None:
-    vault.audit.append(
-        AuditEvent(
-            ts=now,
-            actor_id=principal.user_id,
-            actor_role=principal.role,
-            action=action,
-            outcome=outcome,
-            recording_id=target.value if target.kind == "recording" else None,
-            purpose=purpose,
-            reason=reason,
-            detail={"target": target.kind, "recordings": count}
-            | ({"agent": target.value} if target.kind == "agent" else {}),
-        )
-    )
+    record(
+        vault.audit, principal, action, now=now, outcome=outcome,
+        recording_id=target.value if target.kind == "recording" else None,
+        purpose=purpose, reason=reason,
+        detail={"target": target.kind, "recordings": count}
+        | ({"agent": target.value} if target.kind == "agent" else {}),
+    )  # fmt: skip
 
 
 def _authorise(

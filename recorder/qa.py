@@ -42,6 +42,7 @@ from datetime import datetime
 
 from recorder import logredact
 from recorder.access import Action, Principal, allowed
+from recorder.audit_events import record
 from recorder.config import Config
 from recorder.errors import AccessDenied, QaError
 from recorder.playback import RECORDING_ID, Playback, open_playback
@@ -55,7 +56,7 @@ from recorder.qa_views import (
     transcript_view,
 )
 from storage.errors import NotFoundError
-from storage.models import ArtefactKind, AuditEvent, Recording, Rng, State
+from storage.models import ArtefactKind, Recording, Rng, State
 from storage.qa import CatalogAssignments, QaStore, Scorecard, Session, SessionState
 from storage.vault import Vault
 
@@ -96,20 +97,10 @@ def audit_step(
     detail: Mapping[str, str | int | bool | None] | None = None,
 ) -> None:
     """Append one QA audit entry (joins the caller's transaction if one is open)."""
-    vault.audit.append(
-        AuditEvent(
-            ts=now,
-            actor_id=principal.user_id,
-            actor_role=principal.role,
-            action=action,
-            outcome=outcome,
-            recording_id=recording_id,
-            artefact=artefact,
-            purpose=purpose,
-            reason=reason,
-            detail=dict(detail or {}),
-        )
-    )
+    record(
+        vault.audit, principal, action, now=now, outcome=outcome, recording_id=recording_id,
+        artefact=artefact, purpose=purpose, reason=reason, detail=detail,
+    )  # fmt: skip
 
 
 def clean_comment(text: str, limit: int) -> str:

@@ -35,13 +35,14 @@ from datetime import datetime
 from typing import Any
 
 from recorder.access import GRANTS, PURPOSES, Action, Principal, Role, Scope
+from recorder.audit_events import record
 from recorder.config import FORBIDDEN_PURPOSES, Config
 from recorder.errors import AccessDenied, InvalidEvent
 from recorder.masking import digest_for_lookup
 from recorder.retention import destruction_blocked, load_classes
 from storage import subjects
 from storage.errors import GoneError
-from storage.models import Artefact, AuditEvent, Recording, Rng, State
+from storage.models import Artefact, Recording, Rng, State
 from storage.vault import Vault, new_id
 
 RECORDING_ID = re.compile(r"[0-9a-f]{32}")
@@ -81,20 +82,11 @@ def audit(
     artefact: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    vault.audit.append(
-        AuditEvent(
-            ts=now,
-            actor_id=principal.user_id,
-            actor_role=principal.role,
-            action=action,
-            outcome=outcome,
-            recording_id=recording_id,
-            artefact=artefact,
-            purpose=purpose,
-            reason=reason,
-            detail=detail or {},
-        )
-    )
+    """Append one data-subject audit entry (no number ever: the caller is the digest)."""
+    record(
+        vault.audit, principal, action, now=now, outcome=outcome, recording_id=recording_id,
+        artefact=artefact, purpose=purpose, reason=reason, detail=detail,
+    )  # fmt: skip
 
 
 def may(config: Config, principal: Principal, action: Action, purpose: str) -> str | None:

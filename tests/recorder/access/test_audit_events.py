@@ -18,8 +18,17 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from recorder.access import Action, principal_for
-from recorder.audit_events import EVENTS, AuditAction, Outcome, for_access, render_markdown
+from recorder.audit_events import (
+    EVENTS,
+    AuditAction,
+    Outcome,
+    for_access,
+    record,
+    render_markdown,
+)
 from recorder.config import load_config
 from recorder.grants import _INFO, issue_grant
 from storage.crypto import derive_mac_key
@@ -126,3 +135,16 @@ def test_a5_the_audit_log_holds_no_number_no_key_and_no_input_text(tmp_path: Pat
     assert len(rows) == len(ids) + len(attempts) - 1 + len(tokens)
     hits = [n for n in needles if n in dump]
     assert hits == [], f"{len(hits)} secret or number renderings found in the audit log"
+
+
+def test_record_refuses_what_the_documentation_does_not_explain(vault: Vault) -> None:
+    """The feature modules write through ``record``: an undocumented entry is a bug, not a
+    silent row the DPO cannot read."""
+    before = vault.audit.verify().size
+    with pytest.raises(ValueError, match="undocumented audit action"):
+        record(vault.audit, ("sys", "system"), "recording.teleport", now=NOW, outcome="ok")
+    with pytest.raises(ValueError, match="undocumented outcome"):
+        record(vault.audit, ("sys", "system"), AuditAction.QA_SCORE.value, now=NOW, outcome="x")
+    assert vault.audit.verify().size == before
+    record(vault.audit, ("qa1", "qa_reviewer"), AuditAction.QA_SCORE.value, now=NOW, outcome="ok")
+    assert vault.audit.verify().size == before + 1
