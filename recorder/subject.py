@@ -39,7 +39,8 @@ from recorder.audit_events import record
 from recorder.config import FORBIDDEN_PURPOSES, Config
 from recorder.errors import AccessDenied, InvalidEvent
 from recorder.masking import digest_for_lookup
-from recorder.retention import destruction_blocked, load_classes
+from recorder.retention import HOLD_REASON, destruction_blocked, load_classes
+from storage import holds as hold_store
 from storage import subjects
 from storage.errors import GoneError
 from storage.models import Artefact, Recording, Rng, State
@@ -214,9 +215,17 @@ def find(
 # -- erase -----------------------------------------------------------------------------------
 
 
-def erasure_blocked(recording: Recording, config: Config, *, now: datetime) -> str | None:
+def erasure_blocked(
+    vault: Vault, recording: Recording, config: Config, *, now: datetime
+) -> str | None:
     """Why the recording may not be destroyed now (None: it may): a legal hold, a
-    restriction or an unexpired MIN class (``recorder.retention.destruction_blocked``)."""
+    restriction or an unexpired MIN class (``recorder.retention.destruction_blocked``).
+
+    A standing hold on the caller or agent covers calls captured after it was placed even
+    before the next sweep flags them, so the holds table is asked directly as well.
+    """
+    if hold_store.is_covered(vault.catalog, recording.id):
+        return HOLD_REASON
     return destruction_blocked(recording, None, classes=load_classes(config), now=now)
 
 
@@ -254,7 +263,7 @@ def _erase_one(
             artefacts=0,
         )
     live = _live_artefacts(vault, recording.id)
-    blocked = erasure_blocked(recording, config, now=now) if live else None
+    blocked = erasure_blocked(vault, recording, config, now=now) if live else None
     if blocked is not None:
         with vault.catalog.transaction():
             subjects.record_pending(
@@ -341,7 +350,7 @@ def run_pending_erasures(
     outcomes: list[ErasureOutcome] = []
     for pending in subjects.pending_erasures(vault.catalog):
         recording = vault.catalog.get_recording(pending.recording_id)
-        blocked = erasure_blocked(recording, config, now=now)
+        blocked = erasure_blocked(vault, recording, config, now=now)
         if blocked is not None and blocked == pending.blocked_reason:
             continue  # still blocked for the same reason: already recorded and audited
         outcomes.append(_erase_one(vault, config, who, recording, now=now, rng=rng))

@@ -13,6 +13,7 @@ from recorder.access import principal_for
 from recorder.capture import Capturer
 from recorder.errors import AccessDenied
 from recorder.fsck import fsck as recorder_fsck
+from recorder.holds import place_hold, target_for
 from recorder.playback import open_playback
 from recorder.retention import load_classes
 from recorder.subject import erase, find, run_pending_erasures, set_restriction
@@ -21,7 +22,7 @@ from storage import crypto, subjects
 from storage.blobs import FileBlobStore
 from storage.errors import GoneError
 from storage.keyring import FileKeyRing
-from storage.models import State
+from storage.models import ArtefactKind, State
 from storage.vault import Vault
 from tests.invariants import check_invariants
 from tests.recorder.conftest import MakeCall
@@ -247,3 +248,26 @@ def test_the_periodic_sweep_finishes_an_erasure_once_its_hold_lifts(
     assert s.vault.catalog.get_recording(held).state is State.DESTROYED
     assert len(_ok_receipts(s, held)) == 1
     assert subjects.pending_erasures(s.vault.catalog) == []
+
+
+def test_a_standing_hold_blocks_erasure_of_a_call_captured_after_it(
+    subject: Subject,
+    capturer: Capturer,
+    make_call: MakeCall,
+    now: datetime,
+    rng: Callable[[int], bytes],
+) -> None:
+    """A hold on the caller covers calls captured later, even before a sweep flags them."""
+    s = subject
+    target = target_for(s.vault, s.config, number=SUBJECT)
+    place_hold(s.vault, s.config, s.legal, target, reason="case 12", now=now, rng=rng)
+    later = capturer.capture(
+        make_call(caller=SUBJECT, agent="anna", seconds=2.0), now=now, rng=rng
+    ).recording_id
+    assert not s.vault.catalog.get_recording(later).legal_hold  # no sweep has flagged it yet
+    outcomes = {
+        o.recording_id: o for o in erase(s.vault, s.config, s.dpo, SUBJECT, now=now, rng=rng)
+    }
+    assert outcomes[later].status == "pending"
+    assert "hold" in (outcomes[later].reason or "")
+    s.vault.verify_artefact(s.artefacts(later)[ArtefactKind.AUDIO])  # still whole
