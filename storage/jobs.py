@@ -8,7 +8,8 @@ Why this shape (issue 5, RELIABILITY.md G1/G4/I5):
 - A webhook handler calls :meth:`JobStore.enqueue` and acks 2xx only after it returns: the
   insert is ``ON CONFLICT(provider, recording_id) DO NOTHING`` in autocommit mode with
   ``synchronous=FULL``, so the row is on disk before the ack and a duplicate delivery or a
-  replay has no new effect.
+  replay has no new effect. :meth:`JobStore.enqueue_many` does the same for a batch of
+  deliveries in one transaction, so one fsync acks them all (group commit).
 - Workers :meth:`JobStore.lease` a job atomically (``BEGIN IMMEDIATE``), with a lease that
   expires: the job of a worker that crashed is claimed again once ``lease_until`` passes.
   ``attempts`` counts leases, so a job that kills its worker every time still ends up
@@ -32,7 +33,7 @@ import re
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -91,9 +92,15 @@ _OWNED = " WHERE id = ? AND state = 'leased' AND lease_owner = ?"
 _NUMBERISH = re.compile(r"\+?\d(?:[\s().\-/]*\d){6,}")
 # ... or inside free text after +, %2B, tel: or sip: (a masked "+4791234***" is not one).
 _PLUS_NUMBER = re.compile(r"(?:\+|%2[bB]|tel:|sip:)\s*\d(?:[\s().\-/]*\d){6,}(?![\d*])")
+# At least 7 decimal digits anywhere (a quick pre-test; \D and \d never overlap, so no
+# backtracking blow-up).
+_SEVEN_DIGITS = re.compile(r"(?:\D*\d){7}")
 #: Payload keys whose value may be a full number: the operator's own service line that was
 #: called (configuration, not personal data; the catalog keeps it in clear too).
 NUMBER_KEYS = frozenset({"service_number"})
+#: A canonical UUID (8-4-4-4-12 hex): an id, even when every hex digit happens to be decimal
+#: (Telnyx ids such as ``00000000-0000-0000-0000-000000000007``); never a phone number.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _DIGIT_RUN = re.compile(r"\d{4,}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -133,14 +140,50 @@ def clean_error(error: str) -> str:
 
 
 def _is_numberish(text: str) -> bool:
+    # Both patterns need 7 digits: most keys and values are done after one cheap test.
+    if len(text) < 7 or _SEVEN_DIGITS.match(text) is None:
+        return False
     stripped = text.strip()
     if _PLUS_NUMBER.search(stripped):
         return True
-    if _NUMBERISH.fullmatch(stripped) is None:
-        return False
-    # E.164 holds at most 15 digits: a longer run of digit groups is an id (a UUID whose
-    # hex happens to be all decimal digits), not a phone number.
-    return sum(c.isdigit() for c in stripped) <= 15
+    if _UUID.fullmatch(stripped) is not None:
+        return False  # an all-decimal UUID is an id; refusing it would 503 its delivery forever
+    # Only digits and separators: one number, or several written in a row (never an id).
+    return _NUMBERISH.fullmatch(stripped) is not None
+
+
+#: Keys already checked (payloads reuse a handful of names): they passed, so none is a
+#: number; bounded so odd payloads cannot grow it without limit.
+_SAFE_KEYS: set[str] = set()
+_MAX_SAFE_KEYS = 512
+
+
+def _walk(value: Any) -> None:
+    """Raise :class:`JobError` if ``value`` holds something :func:`check_payload` refuses."""
+    if isinstance(value, str):
+        if _is_numberish(value):
+            raise JobError("job payload refused: it looks like it holds a phone number")
+    elif value is None or isinstance(value, bool):
+        return
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if key not in _SAFE_KEYS:
+                if not isinstance(key, str):
+                    raise JobError("job payload keys must be strings")
+                _walk(key)
+                if len(_SAFE_KEYS) < _MAX_SAFE_KEYS:
+                    _SAFE_KEYS.add(key)
+            if key in NUMBER_KEYS and (item is None or isinstance(item, str)):
+                continue
+            _walk(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _walk(item)
+    elif isinstance(value, int | float):
+        if abs(value) >= MAX_PAYLOAD_NUMBER:  # a phone number typed as a JSON number
+            raise JobError("job payload refused: a number that large may be a phone number")
+    else:
+        raise JobError("job payload holds a value JSON cannot represent")
 
 
 def check_payload(payload: Mapping[str, Any]) -> str:
@@ -150,36 +193,13 @@ def check_payload(payload: Mapping[str, Any]) -> str:
     :data:`MAX_PAYLOAD_BYTES`, or any key or string that looks like a phone number (a
     ``+`` followed by 7+ digits, or a string that is only digits and separators), except
     under :data:`NUMBER_KEYS`, and any JSON number of :data:`MAX_PAYLOAD_NUMBER` or more.
-    Provider ids such as ``RE`` + 32 hex digits and masked displays (``+4791234***``)
-    pass: callers mask before they enqueue.
+    Provider ids such as ``RE`` + 32 hex digits, canonical UUIDs (8-4-4-4-12 hex, even
+    all-decimal ones) and masked displays (``+4791234***``) pass: callers mask before
+    they enqueue.
     """
     if not isinstance(payload, Mapping):
         raise JobError("job payload must be a mapping")
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str):
-            if _is_numberish(value):
-                raise JobError("job payload refused: it looks like it holds a phone number")
-        elif isinstance(value, Mapping):
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    raise JobError("job payload keys must be strings")
-                walk(key)
-                if key in NUMBER_KEYS and (item is None or isinstance(item, str)):
-                    continue
-                walk(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-        elif value is None or isinstance(value, bool):
-            return
-        elif isinstance(value, int | float):
-            if abs(value) >= MAX_PAYLOAD_NUMBER:  # a phone number typed as a JSON number
-                raise JobError("job payload refused: a number that large may be a phone number")
-        else:
-            raise JobError("job payload holds a value JSON cannot represent")
-
-    walk(payload)
+    _walk(payload)
     try:
         text = json.dumps(dict(payload), sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -195,6 +215,24 @@ def _check_name(field: str, value: str) -> str:
     if _CONTROL.search(value) or _is_numberish(value):
         raise JobError(f"{field}: refused characters")
     return value
+
+
+_INSERT = (
+    "INSERT INTO jobs (provider, recording_id, payload, state, attempts, "
+    "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'queued', 0, ?, ?, ?) "
+    "ON CONFLICT (provider, recording_id) DO NOTHING"
+)
+
+
+def _job_row(
+    provider: str, recording_id: str, payload: Mapping[str, Any], now: datetime
+) -> tuple[str, str, str, int, int, int]:
+    """The checked parameters of :data:`_INSERT` (:class:`JobError` if anything is refused)."""
+    _check_name("provider", provider)
+    _check_name("recording id", recording_id)
+    text = check_payload(payload)
+    at = _micros(now)
+    return (provider, recording_id, text, at, at, at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,18 +374,35 @@ class JobStore:
         Committed (``synchronous=FULL``) before returning, so the caller may ack at once.
         A duplicate returns False and changes nothing.
         """
-        _check_name("provider", provider)
-        _check_name("recording id", recording_id)
-        text = check_payload(payload)
-        at = _micros(now)
+        row = _job_row(provider, recording_id, payload, now)
         with self._lock, _translated("enqueueing a job"):
-            cursor = self._conn.execute(
-                "INSERT INTO jobs (provider, recording_id, payload, state, attempts, "
-                "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'queued', 0, ?, ?, ?) "
-                "ON CONFLICT (provider, recording_id) DO NOTHING",
-                (provider, recording_id, text, at, at, at),
-            )
-            return cursor.rowcount == 1
+            return self._conn.execute(_INSERT, row).rowcount == 1
+
+    def enqueue_many(
+        self, items: Sequence[tuple[str, str, Mapping[str, Any], datetime]]
+    ) -> list[bool]:
+        """:meth:`enqueue` for ``(provider, recording_id, payload, now)`` items, one commit.
+
+        Group commit for the webhook ack path: every item is validated first (a
+        :class:`JobError` leaves the table untouched), then all rows go in ONE
+        ``BEGIN IMMEDIATE ... COMMIT`` transaction, so one fsync (``synchronous=FULL``)
+        makes the whole batch durable before this returns. Returns, per item, True if it
+        was inserted; a key already present, or repeated earlier in the same batch, gives
+        False. All or nothing: on any error the batch is rolled back.
+        """
+        rows = [_job_row(*item) for item in items]
+        if not rows:
+            return []
+        with self._lock, _translated("enqueueing jobs"):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                inserted = [self._conn.execute(_INSERT, row).rowcount == 1 for row in rows]
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            return inserted
 
     # -- consumers --------------------------------------------------------------------
 

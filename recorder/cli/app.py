@@ -100,6 +100,14 @@ def cli(
       callrec spool run DIR         capture every audio+sidecar pair in a spool folder
       callrec calls list --as USER  the calls USER may see (masked numbers)
       callrec play ID --as USER --purpose quality --out call.wav
+      callrec download ID --as USER --purpose dispute --out call.wav
+      callrec serve                 receive Twilio/Telnyx/upload webhooks
+      callrec worker                fetch queued provider recordings, store them
+      callrec jobs list             the webhook job queue (what failed, why)
+      callrec ai run --pending      transcribe and summarise waiting calls
+      callrec qa review --as USER   review the calls sampled to you
+      callrec subject find --number … --as DPO   every recording of a caller
+      callrec retention sweep       crypto-shred what is past its retention period
       callrec audit verify          prove nobody edited the access log
       callrec fsck                  check every invariant of the store
     """

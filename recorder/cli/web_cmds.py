@@ -12,6 +12,7 @@ import click
 from rich.table import Table
 
 from recorder.cli.app import Context, cli, run_guarded
+from recorder.cli.background import start_sweeper
 from recorder.errors import ConfigError
 from recorder.web.config import load_web_settings
 from recorder.web.server import ServerPaths, make_deps, run_forever, uvicorn_config
@@ -47,8 +48,15 @@ def _start_worker(ctx: Context, stop: threading.Event) -> threading.Thread:
     show_default=True,
     help="Also run a worker thread that fetches media and captures queued jobs.",
 )
+@click.option(
+    "--sweep/--no-sweep",
+    default=True,
+    show_default=True,
+    help="With --with-worker: also run the retention sweep every "
+    "[retention] sweep_interval_minutes (one sweeper per store is enough).",
+)
 @pass_ctx
-def serve(ctx: Context, host: str, port: int, with_worker: bool) -> None:
+def serve(ctx: Context, host: str, port: int, with_worker: bool, sweep: bool) -> None:
     """Receive Twilio, Telnyx and signed-upload webhooks over HTTP.
 
     Endpoints: POST /hooks/twilio, POST /hooks/telnyx, POST /hooks/upload, GET /healthz.
@@ -56,7 +64,8 @@ def serve(ctx: Context, host: str, port: int, with_worker: bool) -> None:
     <home>/jobs.sqlite3 before the 200 goes out); uploads are captured at once.
 
     The embedded default (--with-worker) runs one worker thread in this process that
-    fetches queued recordings from the provider and stores them; use --no-worker when
+    fetches queued recordings from the provider and stores them, plus the periodic
+    retention sweep (and pending erasures) like `callrec worker`; use --no-worker when
     you run `callrec worker` processes separately.
 
     Secrets come from [webhooks] in the config file or, better, from the environment:
@@ -88,17 +97,25 @@ def serve(ctx: Context, host: str, port: int, with_worker: bool) -> None:
         ctx.err.print(
             f"callrec serving on http://{host}:{port} "
             f"(endpoints: {', '.join(on) or 'none configured'}; "
-            f"worker: {'on' if with_worker else 'off'})",
+            f"worker: {'on' if with_worker else 'off'}; "
+            f"retention sweep: {'on' if with_worker and sweep else 'off'})",
             highlight=False,
         )
         stop = threading.Event()
-        worker = _start_worker(ctx, stop) if with_worker else None
+        sweeper: threading.Thread | None = None
+        worker: threading.Thread | None = None
         try:
+            if with_worker:
+                worker = _start_worker(ctx, stop)
+                if sweep:
+                    sweeper = start_sweeper(ctx, config, stop)
             run_forever(uvicorn_config(deps, host, port))
         finally:
             stop.set()
             if worker is not None:
                 worker.join(timeout=60)
+            if sweeper is not None:
+                sweeper.join(timeout=30)
             deps.store.close()
 
     run_guarded(ctx.err, body)

@@ -13,44 +13,14 @@ from types import FrameType
 import click
 
 from recorder.cli.app import Context, cli, run_guarded
-from recorder.config import Config
-from recorder.retention import load_classes, sweep_interval
-from recorder.subject import run_pending_erasures
-from recorder.sweep import run_periodic
+from recorder.cli.background import start_sweeper
 from recorder.worker import build_worker
-from storage.keyring import FileKeyRing
-from storage.vault import Vault
 
 pass_ctx = click.make_pass_decorator(Context)
 
 
 def _default_id() -> str:
     return f"{socket.gethostname()[:40]}-{os.getpid()}"
-
-
-def _start_sweeper(ctx: Context, config: Config, stop: threading.Event) -> threading.Thread:
-    """The periodic retention sweep (``recorder.sweep.run_periodic``) in a thread."""
-    classes, interval = load_classes(config), sweep_interval(config)
-
-    def open_vault() -> Vault:
-        return Vault.open(ctx.paths.home, FileKeyRing.load(ctx.paths.keyring))
-
-    thread = threading.Thread(
-        target=run_periodic,
-        args=(stop, interval),
-        kwargs={
-            "open_vault": open_vault,
-            "classes": classes,
-            "clock": ctx.now,
-            "after_pass": lambda vault, now: run_pending_erasures(
-                vault, config, now=now, rng=ctx.rng
-            ),
-        },
-        name="callrec-sweep",
-        daemon=True,
-    )
-    thread.start()
-    return thread
 
 
 @cli.command("worker")
@@ -119,7 +89,7 @@ def worker(
         def on_signal(_signum: int, _frame: FrameType | None) -> None:
             stop.set()
 
-        sweeper = _start_sweeper(ctx, config, stop) if sweep else None
+        sweeper = start_sweeper(ctx, config, stop) if sweep else None
         previous = signal.signal(signal.SIGTERM, on_signal)
         ctx.err.print(f"Worker {built.worker_id} running (Ctrl-C to stop).", highlight=False)
         try:

@@ -24,13 +24,19 @@ before the 200 is sent, so a crash before the ack means the provider retries, an
 retry finds either nothing (insert again) or the row (duplicate, no new effect). Bad input
 is always 4xx, never 5xx. The handlers only move bytes and headers: verification is
 ``recorder.ingest.verify`` and decisions are :mod:`recorder.web.adapters`.
+
+The two provider hooks are the hot path (a burst of deliveries): they are plain ASGI
+handlers over the raw scope and ``receive`` (no Starlette ``Request``, routing or
+middleware per delivery), dispatched before Starlette; every other request, including a
+non-POST to a hook path (405), goes through the Starlette app. Same checks, same answers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,6 +80,14 @@ from storage.vault import Vault
 log = logging.getLogger(__name__)
 
 RETRY_AFTER = "5"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: A hook handler: the raw scope and receive channel in, the response out.
+Hook = Callable[[Scope, Receive], Awaitable[Response]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,8 +134,13 @@ def _error(exc: BaseException, *, signature_status: int = 401) -> Response:
     return _json(500, error="internal error")
 
 
-def _content_length(request: Request, limit: int) -> None:
-    values = request.headers.getlist("content-length")
+def _header_values(scope: Scope, name: bytes) -> list[str]:
+    """Every value of the (lower-case) header ``name``, as Starlette decodes them."""
+    return [value.decode("latin-1") for key, value in scope["headers"] if key == name]
+
+
+def _content_length(scope: Scope, limit: int) -> None:
+    values = _header_values(scope, b"content-length")
     if len(values) > 1:
         raise MalformedRequest("content-length: given more than once")
     if values:
@@ -132,23 +151,47 @@ def _content_length(request: Request, limit: int) -> None:
             raise MalformedRequest(f"body larger than {limit} bytes", too_large=True)
 
 
-async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
-    """The whole (small) body, refused at ``limit`` bytes while it streams in."""
-    _content_length(request, limit)
+async def _read_body(scope: Scope, receive: Receive, limit: int, timeout: float) -> bytes:
+    """The whole (small) body, refused at ``limit`` bytes while it streams in.
+
+    Read straight from the ASGI ``receive`` channel; a disconnect is
+    :class:`ClientDisconnect`, a body slower than ``timeout`` seconds is ``TimeoutError``.
+    """
+    _content_length(scope, limit)
     body = bytearray()
-    with anyio.move_on_after(timeout) as scope:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise MalformedRequest(f"body larger than {limit} bytes", too_large=True)
-    if scope.cancelled_caught:
-        raise _TooSlow()
-    return bytes(body)
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.request":
+                body += message.get("body", b"")
+                if len(body) > limit:
+                    raise MalformedRequest(f"body larger than {limit} bytes", too_large=True)
+                if not message.get("more_body", False):
+                    return bytes(body)
+            elif kind == "http.disconnect":
+                raise ClientDisconnect()
 
 
-def _target(request: Request) -> bytes:
+def _query(scope: Scope) -> str:
+    """The raw query string as text (percent-escapes still in place)."""
+    try:
+        return bytes(scope.get("query_string", b"")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedRequest("query string: not UTF-8") from None
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below ``root_path``, as Starlette's router matches it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] == "/":
+        return path[len(root) :]
+    return path
+
+
+def _target(scope: Scope) -> bytes:
     """The raw request target as received: root path + raw path + ``?`` + raw query."""
-    scope = request.scope
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
     root: str = scope.get("root_path", "")
     if root and not raw_path.startswith(root.encode("utf-8")):
@@ -157,12 +200,21 @@ def _target(request: Request) -> bytes:
     return raw_path + (b"?" + query if query else b"")
 
 
-def _raw_headers(request: Request) -> list[tuple[bytes, bytes]]:
-    return list(request.scope["headers"])
+def _raw_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    return list(scope["headers"])
 
 
-def build_app(deps: AppDeps) -> Starlette:
-    """The Starlette app over ``deps`` (see the module docstring for the contract)."""
+def _as_route(hook: Hook) -> Callable[[Request], Awaitable[Response]]:
+    """A hook as a Starlette endpoint (used when the fast dispatch does not match)."""
+
+    async def endpoint(request: Request) -> Response:
+        return await hook(request.scope, request.receive)
+
+    return endpoint
+
+
+def build_app(deps: AppDeps) -> ASGIApp:
+    """The ASGI app over ``deps`` (see the module docstring for the contract)."""
     settings = deps.settings
 
     async def _store(provider: str, decision: Decision) -> Response:
@@ -179,32 +231,32 @@ def build_app(deps: AppDeps) -> Starlette:
                  "job queued" if new else "duplicate")  # fmt: skip
         return _json(200, ok=True, job="queued" if new else "duplicate")
 
-    async def twilio(request: Request) -> Response:
+    async def twilio(scope: Scope, receive: Receive) -> Response:
         config = settings.twilio
         if config is None:
             return _json(404, error="twilio endpoint not configured")
         try:
-            body = await _read_body(request, settings.limits.max_body, settings.body_timeout)
-            verified = verify_twilio(
-                body, _raw_headers(request), target=_target(request), config=config
-            )
+            limit = settings.limits.max_body
+            body = await _read_body(scope, receive, limit, settings.body_timeout)
+            verified = verify_twilio(body, scope["headers"], target=_target(scope), config=config)
             query = parse_query(parse_qsl(urlsplit(verified.url).query, keep_blank_values=True))
             return await _store("twilio", twilio_decision(verified.params, query))
         except Exception as exc:  # noqa: BLE001 - every error becomes its status
             return _error(exc)
 
-    async def telnyx(request: Request) -> Response:
+    async def telnyx(scope: Scope, receive: Receive) -> Response:
         config = settings.telnyx
         if config is None:
             return _json(404, error="telnyx endpoint not configured")
         try:
-            body = await _read_body(request, settings.limits.max_body, settings.body_timeout)
-            verify_telnyx(body, _raw_headers(request), now=deps.clock(), config=config)
+            limit = settings.limits.max_body
+            body = await _read_body(scope, receive, limit, settings.body_timeout)
+            verify_telnyx(body, scope["headers"], now=deps.clock(), config=config)
             try:
                 document = json.loads(body.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 raise InvalidEvent("body: not UTF-8 JSON") from None
-            query: CallbackQuery = parse_query(parse_qsl(request.url.query, keep_blank_values=True))
+            query: CallbackQuery = parse_query(parse_qsl(_query(scope), keep_blank_values=True))
             return await _store("telnyx", telnyx_decision(document, query, deps.masker()))
         except Exception as exc:  # noqa: BLE001
             return _error(exc, signature_status=403)
@@ -214,7 +266,7 @@ def build_app(deps: AppDeps) -> Starlette:
         if config is None:
             return _json(404, error="upload endpoint not configured")
         try:
-            _content_length(request, settings.upload_max_bytes)
+            _content_length(request.scope, settings.upload_max_bytes)
             chunks: AsyncIterator[bytes] = request.stream().__aiter__()
 
             async def next_chunk() -> bytes:
@@ -231,7 +283,7 @@ def build_app(deps: AppDeps) -> Starlette:
                 with deps.open_vault() as (vault, capturer):
                     captured = receive_upload(
                         pull=lambda: anyio.from_thread.run(next_chunk),
-                        headers=_raw_headers(request),
+                        headers=_raw_headers(request.scope),
                         content_type=request.headers.get("content-type"),
                         config=config,
                         max_bytes=settings.upload_max_bytes,
@@ -268,11 +320,24 @@ def build_app(deps: AppDeps) -> Starlette:
             endpoints=endpoints,
         )
 
-    return Starlette(
+    routes = Starlette(
         routes=[
-            Route("/hooks/twilio", twilio, methods=["POST"]),
-            Route("/hooks/telnyx", telnyx, methods=["POST"]),
+            Route("/hooks/twilio", _as_route(twilio), methods=["POST"]),
+            Route("/hooks/telnyx", _as_route(telnyx), methods=["POST"]),
             Route("/hooks/upload", upload, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
         ]
     )
+    hooks: dict[str, Hook] = {"/hooks/twilio": twilio, "/hooks/telnyx": telnyx}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        hook = None
+        if scope["type"] == "http" and scope["method"] == "POST":
+            hook = hooks.get(_route_path(scope))
+        if hook is None:
+            await routes(scope, receive, send)
+            return
+        response = await hook(scope, receive)
+        await response(scope, receive, send)
+
+    return app

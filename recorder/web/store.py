@@ -9,9 +9,10 @@ fight each other for SQLite's write lock.
 Group commit: an fsync costs milliseconds, so one commit per delivery would cap the
 server at a few hundred new jobs a second. Deliveries that arrive while a commit is in
 flight wait in a batch; the next turn of the store thread inserts the whole batch in one
-transaction (``JobStore.enqueue_many``, when the store has it) and only then answers every
-one of them. Each answer still leaves after the commit that made its job durable. If a
-batch fails, it is retried item by item, so one refused delivery never fails the others.
+transaction (``JobStore.enqueue_many``: one ``BEGIN IMMEDIATE ... COMMIT``, one fsync) and
+only then answers every one of them. Each answer still leaves after the commit that made
+its job durable. If a batch fails, nothing of it was written and it is retried item by
+item, so one refused delivery never fails the others.
 """
 
 from __future__ import annotations
@@ -43,20 +44,24 @@ class JobQueue(Protocol):
         self, *, provider: str, recording_id: str, payload: Mapping[str, Any], now: datetime
     ) -> bool: ...
 
-    def ping(self) -> None: ...
+    def enqueue_many(self, items: Sequence[Item]) -> list[bool]:
+        """Insert every item in ONE committed transaction; all or nothing; True if new."""
+        ...
 
-    # optional: ``enqueue_many(items: Sequence[Item]) -> list[bool]`` in one transaction
+    def ping(self) -> None: ...
 
     def close(self) -> None: ...
 
 
-def _settle(future: asyncio.Future[bool], result: bool | BaseException) -> None:
-    if future.done():  # the request was cancelled (client gone); the job stands anyway
-        return
-    if isinstance(result, BaseException):
-        future.set_exception(result)
-    else:
-        future.set_result(result)
+def _settle(answers: Sequence[tuple[asyncio.Future[bool], bool | BaseException]]) -> None:
+    """Answer every request of a batch (one loop wake-up for the batch, not one each)."""
+    for future, result in answers:
+        if future.done():  # the request was cancelled (client gone); the job stands anyway
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
 class StoreThread:
@@ -110,9 +115,7 @@ class StoreThread:
         """One transaction for the batch when possible, else one per item."""
         if len(items) > 1:
             try:
-                many = getattr(self._job_store(), "enqueue_many", None)
-                if many is not None:
-                    return list(many(items))
+                return list(self._job_store().enqueue_many(items))
             except Exception:  # noqa: BLE001 - nothing of the batch was written
                 self._reset_jobs()
                 log.info("a batch of %d jobs failed; inserting one by one", len(items))
@@ -124,8 +127,8 @@ class StoreThread:
             if self._pending:
                 self._executor.submit(self._flush, loop)
         results = self._insert([item for item, _ in batch])
-        for (_, future), result in zip(batch, results, strict=True):
-            loop.call_soon_threadsafe(_settle, future, result)
+        answers = [(future, result) for (_, future), result in zip(batch, results, strict=True)]
+        loop.call_soon_threadsafe(_settle, answers)
 
     async def enqueue(
         self, *, provider: str, recording_id: str, payload: Mapping[str, Any], now: datetime

@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from recorder.web.store import Item
 from storage.jobs import JobStore, jobs_path
 from tests.recorder.web.harness import running
 
@@ -35,6 +36,14 @@ class Dying:
         new = self.store.enqueue(
             provider=provider, recording_id=recording_id, payload=payload, now=now
         )
+        if self.step == "after-commit":
+            os._exit(EXIT_CODE)
+        return new
+
+    def enqueue_many(self, items: Sequence[Item]) -> list[bool]:
+        if self.step == "before-insert":
+            os._exit(EXIT_CODE)
+        new = self.store.enqueue_many(items)
         if self.step == "after-commit":
             os._exit(EXIT_CODE)
         return new

@@ -58,8 +58,9 @@ def healthy(port: int) -> bool:
 def test_serve_help_teaches(env: dict[str, str]) -> None:
     result = run(env, "serve", "--help")
     assert result.exit_code == 0
-    for text in ("--with-worker", "CALLREC_TWILIO_AUTH_TOKEN", "/hooks/twilio", "Examples"):
+    for text in ("--with-worker", "--no-sweep", "CALLREC_TWILIO_AUTH_TOKEN", "/hooks/twilio"):
         assert text in result.output
+    assert "Examples" in result.output
     assert "--state" in run(env, "jobs", "list", "--help").output
 
 
@@ -112,3 +113,29 @@ def test_serve_with_worker_end_to_end(
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()
     assert b"serving on" in err and TWILIO_TOKEN.encode() not in err
+    assert b"retention sweep: on" in err  # the worker's periodic sweep runs in serve too
+
+
+def test_serve_with_worker_reads_the_retention_table(env: dict[str, str]) -> None:
+    """--with-worker starts the retention sweep, so a bad [retention] table stops `serve`
+    before it listens (usage error); with --no-sweep (or --no-worker) it is not read."""
+    config = Path(env["CALLREC_CONFIG"])
+    config.write_text(
+        config.read_text() + f'\n[webhooks]\npublic_base_url = "{BASE_URL}"\n'
+        "\n[retention]\nsweep_interval_minutes = 0\n"
+    )
+    assert run(env, "init").exit_code == 0
+    proc_env = os.environ | env | {ENV_TWILIO[0]: TWILIO_TOKEN, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from recorder.cli import main; main()",
+         "serve", "--port", str(free_port())],
+        cwd=env["CALLREC_HOME"], env=proc_env, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # it served instead of refusing the table
+        proc.kill()
+        proc.communicate()
+        raise AssertionError("serve --with-worker ignored a bad [retention] table") from None
+    assert proc.returncode == 2, err.decode()
+    assert b"retention.sweep_interval_minutes" in err

@@ -182,3 +182,91 @@ def test_clean_error_keeps_status_codes_and_drops_numbers() -> None:
     assert clean_error("gave up after 4 attempts: HTTP 503") == "gave up after 4 attempts: HTTP 503"
     assert len(clean_error("x" * 1000)) == 200
     assert clean_error("") == "error"
+
+
+def test_enqueue_many_commits_a_batch_once_with_duplicates(tmp_path: Path) -> None:
+    path = jobs_path(tmp_path / "data")
+    store = JobStore.open(path)
+    a, b = twilio_id(1), telnyx_id(0)  # 00000000-0000-0000-0000-000000000001: all decimal
+    store.enqueue(provider="twilio", recording_id=twilio_id(9), payload={}, now=NOW)
+    try:
+        inserted = store.enqueue_many(
+            [
+                ("twilio", a, payload("twilio", a), NOW),
+                ("telnyx", b, payload("telnyx", b), NOW),
+                ("twilio", a, {"other": 1}, NOW),  # repeated inside the batch
+                ("twilio", twilio_id(9), {}, NOW),  # already queued before
+            ]
+        )
+        assert inserted == [True, True, False, False]
+        assert store.enqueue_many([]) == []
+        other = JobStore.open(path)  # a second connection sees the batch: committed
+        try:
+            got = {(j.provider, j.recording_id): j for j in other.list()}
+            assert set(got) == {("twilio", a), ("telnyx", b), ("twilio", twilio_id(9))}
+            assert got[("twilio", a)].payload == payload("twilio", a)  # the first one kept
+            assert all(j.state == "queued" and j.attempts == 0 for j in got.values())
+        finally:
+            other.close()
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ("twilio", "+4791234567", {}, NOW),
+        ("twilio", twilio_id(7), {"caller": "+4791234567"}, NOW),
+        ("", twilio_id(7), {}, NOW),
+        ("twilio", twilio_id(7), {}, datetime(2026, 1, 1)),
+    ],
+)
+def test_enqueue_many_writes_nothing_when_one_item_is_refused(
+    store: JobStore, bad: tuple[str, str, dict[str, object], datetime]
+) -> None:
+    good = [("twilio", twilio_id(n), payload("twilio", twilio_id(n)), NOW) for n in (1, 2)]
+    with pytest.raises(JobError):
+        store.enqueue_many([good[0], bad, good[1]])
+    assert store.list() == []
+    assert store.enqueue_many(good) == [True, True]  # the store is usable afterwards
+
+
+@pytest.mark.parametrize(
+    "uuid_like",
+    [
+        "00000000-0000-0000-0000-000000000007",
+        "12345678-1234-1234-1234-123456789012",
+        "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+    ],
+)
+def test_all_decimal_uuids_are_ids_not_numbers(store: JobStore, uuid_like: str) -> None:
+    check_payload({"call_id": uuid_like, "ids": [uuid_like], uuid_like: 1})
+    assert store.enqueue(provider="telnyx", recording_id=uuid_like, payload={}, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+47 912 34 567",
+        "0047-912-34-567",
+        "91234567 92345678",  # two numbers in a row are still numbers
+        "004791234567004791234568",
+        "1234-5678-9012-3456",  # not the UUID shape
+        "00000000-0000-0000-0000-00000000000",  # one digit short of a UUID
+        "+12345678-1234-1234-1234-123456789012",
+    ],
+)
+def test_phone_numbers_stay_refused_next_to_uuids(number: str) -> None:
+    with pytest.raises(JobError):
+        check_payload({"caller": number})
+
+
+def test_enqueue_many_takes_a_large_batch(store: JobStore) -> None:
+    """More than the server's largest batch: one transaction, repeats far apart."""
+    ids = [twilio_id(n) for n in range(600)]
+    items = [("twilio", rid, {"n": n}, NOW) for n, rid in enumerate(ids)]
+    items += [("twilio", ids[5], {}, NOW), ("twilio", ids[599], {}, NOW)]
+    assert store.enqueue_many(items) == [True] * 600 + [False, False]
+    assert store.counts()["queued"] == 600
+    job = store.find("twilio", ids[5])
+    assert job is not None and job.payload == {"n": 5}

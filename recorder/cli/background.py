@@ -1,0 +1,47 @@
+"""Background threads shared by the long-running commands (``worker``, ``serve``).
+
+One job: start the periodic retention sweep, so ``callrec worker`` and
+``callrec serve --with-worker`` run the very same sweep (``recorder.sweep.run_periodic``)
+and, after each pass, the same pending GDPR erasures (``recorder.subject``).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from recorder.cli.app import Context
+from recorder.config import Config
+from recorder.retention import load_classes, sweep_interval
+from recorder.subject import run_pending_erasures
+from recorder.sweep import run_periodic
+from storage.keyring import FileKeyRing
+from storage.vault import Vault
+
+
+def start_sweeper(ctx: Context, config: Config, stop: threading.Event) -> threading.Thread:
+    """Start the retention sweep thread: every ``[retention] sweep_interval_minutes``
+    until ``stop`` is set, then the pending erasures after each pass. The caller joins it.
+
+    ``[retention]`` is read here, so a bad table fails the command at start-up.
+    """
+    classes, interval = load_classes(config), sweep_interval(config)
+
+    def open_vault() -> Vault:
+        return Vault.open(ctx.paths.home, FileKeyRing.load(ctx.paths.keyring))
+
+    thread = threading.Thread(
+        target=run_periodic,
+        args=(stop, interval),
+        kwargs={
+            "open_vault": open_vault,
+            "classes": classes,
+            "clock": ctx.now,
+            "after_pass": lambda vault, now: run_pending_erasures(
+                vault, config, now=now, rng=ctx.rng
+            ),
+        },
+        name="callrec-sweep",
+        daemon=True,
+    )
+    thread.start()
+    return thread
