@@ -21,9 +21,7 @@ ends. Every ``sqlite3`` and ``OSError`` is translated here into the storage erro
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,7 +44,7 @@ from storage.errors import (
     SchemaError,
     StorageError,
 )
-from storage.fsutil import PRIVATE_FILE, make_private_dir
+from storage.fsutil import prepare_private_db
 from storage.models import Artefact, ArtefactKind, NewRecording, Recording, State, WrappedKey
 
 BUSY_TIMEOUT_MS = 5000
@@ -153,27 +151,7 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = DEFAULT_
 
 
 def _prepare_file(path: Path) -> None:
-    """Create the database file 0600 in a 0700 directory before SQLite opens it.
-
-    SQLite creates ``-wal``/``-shm`` with the database file's mode, so this also keeps them
-    private. An existing catalog with looser bits is tightened: it is our file.
-    """
-    make_private_dir(path.parent)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
-    except FileExistsError:
-        pass
-    else:
-        os.close(fd)
-    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        try:
-            info = candidate.lstat()
-        except FileNotFoundError:
-            continue
-        if not stat.S_ISREG(info.st_mode):
-            raise CatalogError("catalog path is not a regular file")
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            os.chmod(candidate, PRIVATE_FILE)
+    prepare_private_db(path, lambda: CatalogError("catalog path is not a regular file"))
 
 
 class Catalog:

@@ -16,6 +16,7 @@ import contextlib
 import errno
 import itertools
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,3 +146,28 @@ def write_file_atomic(
         remove_quietly(temp, ops)
         raise
     fsync_dir(directory, ops)
+
+
+def prepare_private_db(path: Path, not_regular: Callable[[], Exception]) -> None:
+    """Create a SQLite database file 0600 in a 0700 directory before SQLite opens it.
+
+    SQLite creates ``-wal``/``-shm`` with the database file's mode, so this also keeps them
+    private. An existing file with looser bits is tightened (it is ours); a path that is
+    not a regular file (a symlink, a directory, a FIFO) raises ``not_regular()``.
+    """
+    make_private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            info = candidate.lstat()
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            raise not_regular()
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            os.chmod(candidate, PRIVATE_FILE)

@@ -28,10 +28,8 @@ which sort and compare exactly in SQL.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import stat
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -42,7 +40,7 @@ from typing import Any, Literal
 
 from storage.catalog import BUSY_TIMEOUT_MS, assert_pragmas
 from storage.errors import JobError, LeaseLost, StorageError
-from storage.fsutil import PRIVATE_FILE, make_private_dir
+from storage.fsutil import prepare_private_db
 
 JobState = Literal["queued", "leased", "done", "failed"]
 STATES: tuple[JobState, ...] = ("queued", "leased", "done", "failed")
@@ -293,22 +291,7 @@ def _translated(what: str) -> Iterator[None]:
 
 
 def _prepare_file(path: Path) -> None:
-    make_private_dir(path.parent)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
-    except FileExistsError:
-        pass
-    else:
-        os.close(fd)
-    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        try:
-            info = candidate.lstat()
-        except FileNotFoundError:
-            continue
-        if not stat.S_ISREG(info.st_mode):
-            raise JobError("jobs database path is not a regular file")
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            os.chmod(candidate, PRIVATE_FILE)
+    prepare_private_db(path, lambda: JobError("jobs database path is not a regular file"))
 
 
 class JobStore:
