@@ -9,7 +9,7 @@ Generating needs espeak-ng (``apt-get install espeak-ng``); checking does not. T
 helpers (telephone band, trimming, levelling, WAV writing) are imported from
 ``samples/generate.py`` so both sets sound alike. Output is committed: CI never needs espeak-ng.
 
-What it writes into ``samples/ai/``, for NN = 01..05 (all English, 8 kHz 16-bit, dual
+What it writes into ``samples/ai/``, for NN = 01..07 (all English, 8 kHz 16-bit, dual
 channel: 0 = agent, 1 = customer, 1 s of silence before the answer, at most 25 s):
 
 - ``ai-NN.wav`` and ``ai-NN.json`` (the spool sidecar: fields of ``recorder.models.CallEvent``,
@@ -22,6 +22,13 @@ time spans are exact. The card numbers are the public Luhn-valid TEST PANs 4242 
 4242 (Visa) and 5555 5555 5555 4444 (Mastercard); the phone number is fictional. Voice and
 numbers were chosen so tiny.en hears the digits (it mishears espeak's "one" and "seven":
 "4111 ..." came out as "Born 1 1 1 Born ...", "seven" as "heaven").
+
+Topics: one call per topic of ``transcribe.categorize.DEFAULT_TOPICS`` (ai-06 investment
+advice, ai-07 parcel tracking; ai-05's investment talk comes after its opt-out, so it does
+not count). The wording was iterated until tiny.en (greedy, temperature 0: deterministic)
+ranks the intended topic first both on the whole file and on the answered part (the first
+second cut, as the pipeline hears it), mostly from the customer channel: espeak's agent
+voice fares worse ("Nordbank" is heard as "Lord Bank", "index fund" as "next fund").
 Determinism: fixed voices and texts; espeak-ng 1.51 made the committed files.
 """
 
@@ -48,7 +55,7 @@ PRE_ANSWER_S = 1
 JOIN_S = 0.12  # pause between the parts of one turn (text / number / text)
 GAPS_S = (0.45, 0.35, 0.5, 0.4)
 TAIL_S = 0.3
-BUDGET_BYTES = 3_000_000
+BUDGET_BYTES = 4_500_000
 
 
 def _base() -> ModuleType:
@@ -187,6 +194,47 @@ CALLS: tuple[Call, ...] = (
             Turn(C, ("And please stop the AI. I don't want AI on this call.",), optout=True),
             Turn(A, ("Of course, I have stopped the AI notes.",)),
             Turn(C, ("Thanks. I would also like some investment advice on funds and shares.",)),
+        ),
+    ),
+    Call(
+        nn=6,
+        topic="investment_advice",
+        about="the customer wants to invest savings in shares or a fund (nothing to redact)",
+        agent="carla",
+        caller="+46 70 123 45 67",
+        started_at="2026-11-20T11:30:00Z",
+        turns=(
+            Turn(A, ("Nordbank savings, how can I help?",)),
+            Turn(C, ("I want to invest my savings. Should I buy shares or stocks?",)),
+            Turn(
+                A,
+                (
+                    "For a first investment, an index fund is a good choice. "
+                    "I will send you our advice.",
+                ),
+            ),
+        ),
+    ),
+    Call(
+        nn=7,
+        topic="parcel_tracking",
+        about="a card reader sent by post has not arrived: tracking the parcel",
+        agent="anna",
+        caller="+47 912 34 567",
+        started_at="2026-11-20T12:00:00Z",
+        turns=(
+            Turn(A, ("Nordbank, how can I help?",)),
+            Turn(
+                C,
+                (
+                    "You sent me a card reader, but the parcel has not arrived. "
+                    "Can I track my parcel?",
+                ),
+            ),
+            Turn(
+                A,
+                ("The package is with the delivery company. I have sent you the tracking number.",),
+            ),
         ),
     ),
 )

@@ -1,7 +1,7 @@
 """P14: With AI, the call is transcribed and AI drafts a summary; an advisor reviews every
 draft before it counts.
 
-The five AI sample calls (``samples/ai``, espeak-ng) go through the real path: faster-whisper
+The seven AI sample calls (``samples/ai``, espeak-ng) go through the real path: faster-whisper
 ``tiny.en``, redaction, topics, the extractive summariser, sealing. Then the command line
 is used the way an advisor would: ``callrec summary show|approve|edit``.
 """

@@ -36,6 +36,17 @@ def test_each_call_is_filed_under_its_intended_topic(ai_samples: AiSampleStore, 
     assert categories and categories[0]["topic"] == EXPECTED[name]["topic"]
 
 
+def test_every_configured_topic_has_a_call_filed_under_it(ai_samples: AiSampleStore) -> None:
+    """Issue 7: a sample call about each configured topic, and each is heard as such."""
+    configured = {t.name for t in DEFAULT_TOPICS}
+    assert {EXPECTED[name]["topic"] for name in NAMES} == configured
+    firsts = {
+        json.loads(read_artefact(ai_samples, name, ArtefactKind.CATEGORIES))[0]["topic"]
+        for name in NAMES
+    }
+    assert firsts == configured
+
+
 def test_only_predefined_topics_and_configured_phrases_appear(ai_samples: AiSampleStore) -> None:
     configured = {t.name: {p for ps in t.phrases.values() for p in ps} for t in DEFAULT_TOPICS}
     for name in NAMES:

@@ -33,7 +33,7 @@ def test_a_qa_reviewer_checks_a_sample_of_ai_output(ai_samples: AiSampleStore) -
                     "--seed", "2026", "--json")  # fmt: skip
     assert drawn.exit_code == 0, drawn.output
     queue = [row["id"] for row in json.loads(drawn.stdout)]
-    assert len(queue) == 2 and set(queue) <= set(ai_samples.ids.values())  # 40 % of 5
+    assert len(queue) == 3 and set(queue) <= set(ai_samples.ids.values())  # 40 % of 7
     others = [rid for rid in ai_samples.ids.values() if rid not in queue]
     sampled = queue[0]
     for command in ("transcript", "summary"):
@@ -51,4 +51,4 @@ def test_a_qa_reviewer_checks_a_sample_of_ai_output(ai_samples: AiSampleStore) -
     # The rest of the calls are drawn next time, never the same call twice.
     rest = callrec(ai_samples, "ai", "review-sample", "--as", "qa1", "--rate", "100%", "--json")
     assert {row["id"] for row in json.loads(rest.stdout)} == set(ai_samples.ids.values())
-    assert len(NAMES) == 5
+    assert len(NAMES) == 7

@@ -1,6 +1,6 @@
 """P20: Customer data is not used to train the language model.
 
-- While the real pipeline transcribed the five AI sample calls, every file the process
+- While the real pipeline transcribed the seven AI sample calls, every file the process
   opened for writing was recorded: none is in the model directory, and every model file
   has the same SHA-256 after as before.
 - There is no path from transcripts to a model: no command or option of ``callrec`` trains,

@@ -92,6 +92,7 @@ def ai_heard() -> dict[str, Heard]:
 
 def test_samples_are_well_formed() -> None:
     assert _generator().check() == []
+    assert {c["topic"] for c in CALLS.values()} == {t.name for t in DEFAULT_TOPICS}
     for name in CALLS:
         sidecar = (SAMPLES / name).with_suffix(".json")
         event = parse_sidecar(sidecar.read_bytes(), SAMPLES / name)

@@ -168,5 +168,5 @@ def capture_ai(
 
 @pytest.fixture(scope="session")
 def ai_samples(tmp_path_factory: pytest.TempPathFactory) -> AiSampleStore:
-    """The five AI sample calls through the real pipeline (shared, run once)."""
+    """The seven AI sample calls through the real pipeline (shared, run once)."""
     return ai_sample_store(tmp_path_factory.mktemp)

@@ -1,6 +1,6 @@
 """The AI sample calls (``samples/ai``) through the REAL pipeline, once per test process.
 
-``ai_sample_store`` captures the five espeak-ng calls from their spool sidecars (AI notice
+``ai_sample_store`` captures the seven espeak-ng calls from their spool sidecars (AI notice
 given; ai-05 opts out mid-call) into a real store with the demo org chart, and runs the
 real path on them: faster-whisper ``tiny.en`` (int8, 2 threads), redaction, topics, draft
 summaries, sealing. The run is shared by ``tests/recorder/ai`` and ``tests/promises``
