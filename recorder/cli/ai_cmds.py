@@ -309,7 +309,13 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable o
 def summary_show(
     ctx: Context, recording_id: str, as_user: str, purpose: str | None, as_json: bool
 ) -> None:
-    """Show a call's summary (draft or reviewed), if USER may. Audited; exit 3 if denied."""
+    """Show a call's summary (draft or reviewed), if USER may. Audited; exit 3 if denied.
+
+    \b
+    Examples:
+      callrec summary show 3f2a9c... --as anna
+      callrec summary show 3f2a9c... --as dpo1 --purpose dsar --json
+    """
 
     def body() -> None:
         config = ctx.config()
@@ -328,7 +334,13 @@ def summary_show(
 @_JSON
 @pass_ctx
 def summary_approve(ctx: Context, recording_id: str, as_user: str, as_json: bool) -> None:
-    """Approve the AI draft as it stands: it becomes the call's reviewed summary."""
+    """Approve the AI draft as it stands: it becomes the call's reviewed summary.
+
+    \b
+    Example (read it first; fix it with `summary edit` instead if it is wrong):
+      callrec summary show 3f2a9c... --as anna
+      callrec summary approve 3f2a9c... --as anna
+    """
 
     def body() -> None:
         config = ctx.config()
@@ -365,7 +377,10 @@ def summary_edit(
         raise click.UsageError("give --text or --file (one of them)")
 
     def body() -> None:
-        new_text = text if text is not None else file.read_text("utf-8") if file else ""
+        try:
+            new_text = text if text is not None else file.read_text("utf-8") if file else ""
+        except UnicodeDecodeError:  # a WAV or a Latin-1 file by mistake
+            raise InvalidEvent("--file: expected UTF-8 text") from None
         config = ctx.config()
         principal = principal_for(config, as_user)
         languages = ai_settings(config).redact_languages
@@ -396,7 +411,13 @@ def transcript() -> None:
 def transcript_show(
     ctx: Context, recording_id: str, as_user: str, purpose: str | None, as_json: bool
 ) -> None:
-    """Show a call's redacted transcript, turn by turn, if USER may. Audited; exit 3 if denied."""
+    """Show a call's redacted transcript, turn by turn, if USER may. Audited; exit 3 if denied.
+
+    \b
+    Examples:
+      callrec transcript show 3f2a9c... --as anna
+      callrec transcript show 3f2a9c... --as qa1 --json
+    """
 
     def body() -> None:
         config = ctx.config()

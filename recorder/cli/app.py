@@ -14,6 +14,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from recorder import logredact
 from recorder.config import EMPTY, Config, load_config
@@ -63,7 +64,8 @@ def _console(*, stderr: bool) -> Console:
 
 def fail(err: Console, message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Print ``error: message`` to stderr and exit with ``code``."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    # escape: a message may quote user input (a path, "[hh:]mm:ss"); never rich markup
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     sys.exit(code)
 
 
@@ -137,6 +139,9 @@ def run_guarded(err: Console, body: Callable[[], None]) -> None:
         fail(err, str(exc))
     except (StorageError, RecorderError) as exc:
         fail(err, str(exc))
+    except OSError as exc:  # a file the user named: missing directory, no permission, disk full
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        fail(err, f"{where}{exc.strerror or type(exc).__name__}")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 import time
 from dataclasses import replace
@@ -306,6 +307,8 @@ def _parse_clock(value: str | None, field: str) -> int | None:
     seconds = 0.0
     for part in parts:
         seconds = seconds * 60 + part
+    if not math.isfinite(seconds):  # 'nan', 'inf', '1e400' parse as floats
+        raise InvalidEvent(f"{field}: expected seconds or [hh:]mm:ss")
     return int(seconds * 1000)
 
 

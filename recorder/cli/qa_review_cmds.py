@@ -7,6 +7,7 @@ assignment there; this module parses input and prints.
 from __future__ import annotations
 
 import json
+import math
 import shlex
 from pathlib import Path
 
@@ -34,6 +35,8 @@ def _clock(value: str | None, field: str) -> int | None:
     seconds = 0.0
     for part in parts:
         seconds = seconds * 60 + part
+    if not math.isfinite(seconds):  # 'inf' or '1e400': int() would raise OverflowError
+        raise QaError(f"{field}: expected seconds or [hh:]mm:ss")
     return int(seconds * 1000)
 
 
@@ -191,7 +194,7 @@ def _step(
         card = review.next(now=ctx.now())
         _print_card(ctx, card)
     else:
-        raise QaError(f"unknown command {command[:20]!r}: type help")
+        raise QaError("unknown command: type help")
     return card
 
 

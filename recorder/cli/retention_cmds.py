@@ -97,7 +97,13 @@ def _print_report(ctx: Context, report: SweepReport) -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="A spool folder whose rejected/ files older than 24 h are deleted (repeatable).",
 )
-@click.option("--batch", default=500, show_default=True, help="Recordings per commit.")
+@click.option(
+    "--batch",
+    default=500,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Recordings per commit.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 def retention_sweep(

@@ -73,7 +73,8 @@ from recorder.web.adapters import (
 from recorder.web.config import WebSettings
 from recorder.web.store import StoreThread
 from recorder.web.upload import receive_upload
-from storage.errors import StorageError
+from storage.errors import JobError, StorageError
+from storage.jobs import check_payload
 from storage.models import Rng
 from storage.vault import Vault
 
@@ -221,6 +222,10 @@ def build_app(deps: AppDeps) -> ASGIApp:
         if not isinstance(decision, NewJob):
             log.info("%s callback acknowledged, nothing to store: %s", provider, decision.kind)
             return _json(200, ok=True, job="ignored", kind=decision.kind)
+        try:  # a refused payload is the event's fault: 400 now, not a 503 retried forever
+            check_payload(decision.payload)
+        except JobError:
+            raise InvalidEvent(f"{provider} event: a field looks like a phone number") from None
         new = await deps.store.enqueue(
             provider=decision.provider,
             recording_id=decision.recording_id,

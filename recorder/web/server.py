@@ -17,6 +17,7 @@ background thread on 127.0.0.1, port 0. Settings that matter for webhooks:
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import uvicorn
 
+from recorder import logredact
 from recorder.capture import Capturer
 from recorder.config import Config
 from recorder.web.adapters import Masker, make_masker
@@ -103,8 +105,13 @@ def uvicorn_config(
 def asgi_config(
     app: Callable[..., Awaitable[None]], host: str, port: int, *, log_level: str = "warning"
 ) -> uvicorn.Config:
-    """The same uvicorn settings for any ASGI app (the benchmark's bare baseline uses it)."""
-    return uvicorn.Config(
+    """The same uvicorn settings for any ASGI app (the benchmark's bare baseline uses it).
+
+    ``uvicorn.Config`` installs its own log handlers (on the ``uvicorn`` and
+    ``uvicorn.access`` loggers, which do not propagate to root); they get the number
+    redaction filter too, so a traceback uvicorn logs cannot carry a caller's number.
+    """
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -120,6 +127,9 @@ def asgi_config(
         timeout_keep_alive=5,
         backlog=256,
     )
+    for name in ("uvicorn", "uvicorn.access"):
+        logredact.install(logging.getLogger(name))
+    return config
 
 
 class BackgroundServer:

@@ -131,3 +131,12 @@ def test_spool_watch_keeps_capturing_until_told_to_stop(
     assert result.exit_code == 0, result.output
     assert result.stdout.count("1 captured") == 1  # quiet passes that did nothing stay quiet
     assert list(spool.iterdir()) == []
+
+
+def test_error_messages_quoting_user_input_are_printed_verbatim(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A path like '[/]x.toml' used to crash rich's markup parser (MarkupError traceback)."""
+    odd = tmp_path / "[/]x.toml"
+    result = run(env, "--config", str(odd), "calls", "list", "--as", "siri")
+    assert result.exit_code == 2 and f"configuration file not found: {odd}" in result.stderr

@@ -217,3 +217,17 @@ def test_a1_download_and_export_decrypt_nothing_when_the_audit_store_fails(
     with pytest.raises(AuditError):
         open_playback(vault, config, who, rid, purpose=purpose, now=now, action=action)
     assert opened == []  # not even the WAV header was decrypted
+
+
+@pytest.mark.parametrize("offset", ["nan", "inf", "1e400", "9" * 400])
+def test_cli_download_rejects_offsets_that_are_not_finite(
+    env: dict[str, str], tmp_path: Path, offset: str
+) -> None:
+    """'nan' and 'inf' parse as floats; they were a ValueError/OverflowError traceback."""
+    assert run(env, "init").exit_code == 0
+    out = tmp_path / "call.wav"
+    for option in ("--start", "--duration"):
+        result = run(env, "download", "0" * 32, "--as", "siri", "--purpose", "quality",
+                     "--out", str(out), option, offset)  # fmt: skip
+        assert result.exit_code == 1 and f"error: {option}" in result.stderr
+        assert "[hh:]mm:ss" in result.stderr and not out.exists()

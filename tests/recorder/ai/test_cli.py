@@ -114,8 +114,13 @@ def test_mid_call_opt_out_from_the_command_line(ai_env: dict[str, str], tmp_path
 def test_usage_errors_and_help_that_teaches(ai_env: dict[str, str]) -> None:
     assert run(ai_env, "ai", "run").exit_code == 2
     assert run(ai_env, "summary", "edit", "x" * 32, "--as", "anna").exit_code == 2
+    binary = Path(ai_env["CALLREC_CONFIG"]).with_name("not-text.txt")
+    binary.write_bytes(b"RIFF\xff\xfe\x00WAVE")
+    not_utf8 = run(ai_env, "summary", "edit", "x" * 32, "--as", "anna", "--file", str(binary))
+    assert not_utf8.exit_code == 1 and "error: --file: expected UTF-8 text" in not_utf8.stderr
     for args in (("ai",), ("ai", "optout"), ("ai", "review-sample"), ("summary",),
-                 ("summary", "edit"), ("transcript",)):  # fmt: skip
+                 ("summary", "edit"), ("summary", "show"), ("summary", "approve"),
+                 ("transcript",), ("transcript", "show")):  # fmt: skip
         text = run(ai_env, *args, "--help").stdout
         assert "Example" in text and "callrec " in text, args
     assert run(ai_env, "ai", "review-sample", "--as", "qa1", "--rate", "lots").exit_code == 1

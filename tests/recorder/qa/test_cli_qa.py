@@ -113,6 +113,20 @@ def test_denials_and_errors_have_their_exit_codes(
     assert run(env, "qa", "review").exit_code == 2  # interactive needs --as
 
 
+@pytest.mark.parametrize("offset", ["inf", "1e400", "nan"])
+def test_play_offsets_that_are_not_finite_are_one_line_errors(
+    qa_env: dict[str, str], tmp_path: Path, offset: str
+) -> None:
+    """'inf' parsed as a float and int() raised OverflowError: a traceback."""
+    assert run(qa_env, "init").exit_code == 0
+    out = tmp_path / "no.wav"
+    for option in ("--start", "--duration"):
+        result = run(qa_env, "qa", "review", "play", "0" * 32, "--as", "quinn",
+                     option, offset, "--out", str(out))  # fmt: skip
+        assert result.exit_code == 1 and f"error: {option}: expected seconds" in result.stderr
+        assert not out.exists()
+
+
 def test_interactive_review_loop(
     qa_env: dict[str, str], store: dict[str, str], tmp_path: Path
 ) -> None:
@@ -121,7 +135,7 @@ def test_interactive_review_loop(
                "--seed", "2").exit_code == 0  # fmt: skip
     part = tmp_path / "part.wav"
     typed = "\n".join(
-        ["help", "transcript", "summary", "bogus", f"play 0 1s --out {part}",
+        ["help", "transcript", "summary", "bogus", "+4791234567", f"play 0 1s --out {part}",
          "score", "4", "4", "4", "4", "4", "fin samtale",
          "quit"]
     )  # fmt: skip
@@ -132,6 +146,9 @@ def test_interactive_review_loop(
     out = result.output
     assert "Call 1 of 2" in out and "Commands:" in out and "No AI output" in out
     assert "unknown command" in out and "Scorecard saved." in out and "Call 2 of 2" in out
+    # a mistyped number is not echoed back in the error (it is only in the echoed input)
+    errors = [ln for ln in out.splitlines() if "unknown command" in ln]
+    assert len(errors) == 2 and not any("91234567" in ln or "bogus" in ln for ln in errors)
     assert "Paused. Resume with: callrec qa review --as quinn" in out
     # resume: the second call is still the one to review
     again = as_json(run(env, "qa", "review", "next", "--as", "quinn", "--json"))

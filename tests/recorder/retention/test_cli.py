@@ -180,3 +180,9 @@ def test_help_teaches(cli_env: dict[str, str]) -> None:
     for group in (["retention", "sweep"], ["hold", "place"], ["hold"], ["retention"]):
         text = run(cli_env, *group, "--help").output
         assert "Example" in text and "callrec" in text
+
+
+@pytest.mark.parametrize("batch", ["0", "-1"])
+def test_sweep_batch_below_one_is_a_usage_error(cli_env: dict[str, str], batch: str) -> None:
+    result = run(cli_env, "retention", "sweep", "--dry-run", "--batch", batch)
+    assert result.exit_code == 2 and "--batch" in result.output

@@ -139,3 +139,15 @@ def test_serve_with_worker_reads_the_retention_table(env: dict[str, str]) -> Non
         raise AssertionError("serve --with-worker ignored a bad [retention] table") from None
     assert proc.returncode == 2, err.decode()
     assert b"retention.sweep_interval_minutes" in err
+
+
+def test_serve_on_a_busy_port_is_a_one_line_error(env: dict[str, str]) -> None:
+    """uvicorn exits 3 when it cannot bind; 3 means 'denied' here, so it becomes exit 1."""
+    assert run(env, "init").exit_code == 0
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run(env, "serve", "--port", str(port), "--no-worker")
+    assert result.exit_code == 1
+    assert f"error: could not listen on 127.0.0.1:{port}" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from datetime import timedelta
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from recorder.web.server import asgi_config
 from storage.jobs import JobStore
 from tests.recorder.web.harness import (
     NOW,
@@ -256,3 +258,41 @@ def test_no_full_number_reaches_the_logs(web: Web, caplog: pytest.LogCaptureFixt
         assert web.twilio([*status[:2], ("From", "+4791234567")]).status == 400
     assert caplog.records, "the server logs what it does"
     assert "91234567" not in caplog.text
+
+
+def test_uvicorns_own_log_handlers_redact_numbers() -> None:
+    """uvicorn installs handlers that do not propagate to root (e.g. its traceback of an
+    error escaping the app): they must redact numbers like callrec's own handlers."""
+
+    async def app(scope: object, receive: object, send: object) -> None:  # never called
+        raise AssertionError
+
+    asgi_config(app, "127.0.0.1", 0)
+    handlers = [
+        *logging.getLogger("uvicorn").handlers,
+        *logging.getLogger("uvicorn.access").handlers,
+    ]
+    assert handlers, "uvicorn configured its handlers"
+    for handler in handlers:
+        record = logging.LogRecord(
+            "uvicorn.error", logging.ERROR, __file__, 1, "bad caller %s", ("+47 912 34 567",), None
+        )
+        assert handler.filter(record)
+        assert "912" not in handler.format(record)
+
+
+def test_a_signed_event_with_a_number_shaped_field_is_400_not_a_503_loop(web: Web) -> None:
+    """The job table refuses number-like values; that refusal is the event's fault (400,
+    no retry storm), not a storage outage (503), and the reply does not echo the value."""
+    document = telnyx_event("7d5a4c8e-3f1b-4d2a-9c7e-1b2a3c4d5e6f")
+    document["data"]["payload"]["call_leg_id"] = "4791234567"
+    reply = web.telnyx(document)
+    assert reply.status == 400, reply.body
+    assert "91234567" not in json.dumps(reply.body)
+    agent = web.telnyx(
+        telnyx_event("6d5a4c8e-3f1b-4d2a-9c7e-1b2a3c4d5e6f"), query="agent=4791234567"
+    )
+    assert agent.status == 400, agent.body
+    assert "91234567" not in json.dumps(agent.body)
+    assert web.jobs() == []
+    assert web.telnyx(telnyx_event("7d5a4c8e-3f1b-4d2a-9c7e-1b2a3c4d5e6f")).status == 200
