@@ -67,6 +67,10 @@ def target_for(
     if agent is not None:
         if not agent or len(agent) > 128:
             raise InvalidEvent("agent: expected an agent id")
+        if agent not in config.users:
+            # a typo would otherwise hold nothing while looking like it worked; people who
+            # left stay in the org chart (their membership spans end), so they still match
+            raise InvalidEvent("agent: no such user in the org chart")
         return HoldTarget(kind="agent", value=agent, label=agent)
     keyring = vault.keyring
     version = keyring.active_pepper_version()

@@ -168,6 +168,7 @@ def test_only_legal_and_dpo_may_hold(cli_env: dict[str, str], tmp_path: Path, us
         ["--agent", "a", "--recording", "b", "--reason", "x", "--as", "lena"],  # two
         ["--agent", "anna", "--reason", "case 12345678", "--as", "lena"],  # a number
         ["--number", "not a number", "--reason", "x", "--as", "lena"],
+        ["--agent", "nobody", "--reason", "x", "--as", "lena"],  # not in the org chart
     ],
 )
 def test_bad_hold_requests_are_refused(cli_env: dict[str, str], args: list[str]) -> None:
