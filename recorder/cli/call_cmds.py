@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import sys
 import time
 from dataclasses import replace
@@ -26,7 +25,7 @@ from recorder.ingest.spool import SpoolReport, run_spool
 from recorder.listing import CallFilter, list_calls, masked_pattern, parse_when
 from recorder.models import CallEvent
 from recorder.playback import open_playback
-from recorder.timeutil import parse_utc
+from recorder.timeutil import parse_offset_ms, parse_utc
 from storage.qa import CatalogAssignments
 
 
@@ -294,22 +293,8 @@ def show_calls(
 
 
 def _parse_clock(value: str | None, field: str) -> int | None:
-    """'90', '1:30', '00:01:30' or '30s' -> milliseconds."""
-    if value is None:
-        return None
-    text = value.strip().removesuffix("s")
-    try:
-        parts = [float(p) for p in text.split(":")]
-    except ValueError:
-        raise InvalidEvent(f"{field}: expected seconds or [hh:]mm:ss") from None
-    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts):
-        raise InvalidEvent(f"{field}: expected seconds or [hh:]mm:ss")
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + part
-    if not math.isfinite(seconds):  # 'nan', 'inf', '1e400' parse as floats
-        raise InvalidEvent(f"{field}: expected seconds or [hh:]mm:ss")
-    return int(seconds * 1000)
+    """'90', '1:30', '00:01:30' or '30s' -> milliseconds (see ``parse_offset_ms``)."""
+    return parse_offset_ms(value, field, InvalidEvent)
 
 
 @cli.command()

@@ -7,7 +7,6 @@ assignment there; this module parses input and prints.
 from __future__ import annotations
 
 import json
-import math
 import shlex
 from pathlib import Path
 
@@ -18,26 +17,13 @@ from recorder.cli.qa_cmds import card_dict, qa, review_desk, write_atomically
 from recorder.cli.store_cmds import pass_ctx
 from recorder.errors import AccessDenied, QaError, RecorderError
 from recorder.qa import CallCard, Review, SummaryView, TranscriptView
+from recorder.timeutil import parse_offset_ms
 from storage.errors import StorageError
 
 
 def _clock(value: str | None, field: str) -> int | None:
-    """'90', '1:30', '00:01:30' or '30s' -> milliseconds."""
-    if value is None:
-        return None
-    text = value.strip().removesuffix("s")
-    try:
-        parts = [float(p) for p in text.split(":")]
-    except ValueError:
-        raise QaError(f"{field}: expected seconds or [hh:]mm:ss") from None
-    if not 1 <= len(parts) <= 3 or any(p < 0 or p != p for p in parts):
-        raise QaError(f"{field}: expected seconds or [hh:]mm:ss")
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + part
-    if not math.isfinite(seconds):  # 'inf' or '1e400': int() would raise OverflowError
-        raise QaError(f"{field}: expected seconds or [hh:]mm:ss")
-    return int(seconds * 1000)
+    """'90', '1:30', '00:01:30' or '30s' -> milliseconds (see ``parse_offset_ms``)."""
+    return parse_offset_ms(value, field, QaError)
 
 
 def _scores(pairs: tuple[str, ...]) -> dict[str, int]:
