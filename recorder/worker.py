@@ -318,6 +318,7 @@ class Worker:
             masked_caller=masked or MaskedNumber(display="withheld", digest=None),
             service_number=_text(payload, "service_number", _SERVICE),
             agent_id=_text(payload, "agent_id", _AGENT),
+            ai_notice=payload.get("ai_notice") is True,
             started_at=started,
             answered_at=answered,
             ended_at=ended,

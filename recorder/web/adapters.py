@@ -23,11 +23,14 @@ Job payload, version 1 (what ``recorder/worker.py`` reads; JSON, no full number)
       "service_number": "+4722…" | null,     # the company line called (?service= or
                                              # Telnyx "to"); the job table allows this key
       "agent_id": "anna" | null,             # from ?agent= on the callback URL
+      "ai_notice": true | false,             # from ?ai_notice=1: the caller was told AI
+                                             # is used (P18); without it AI never runs
       "media_formats": ["wav", "mp3"]        # what the provider says it holds
     }
 
-Agent and service number come from query parameters of the callback URL the operator
-configures (``/hooks/twilio?agent=anna&service=%2B4722000000``): Twilio signs the full
+Agent, service number and the AI notice come from query parameters of the callback URL the
+operator configures (``/hooks/twilio?agent=anna&service=%2B4722000000&ai_notice=1``, the
+last on the queues whose greeting tells the caller about AI): Twilio signs the full
 URL; Telnyx signs the body only, so there they are trusted as configuration. For Telnyx
 the service number defaults to the event's ``to``.
 """
@@ -88,13 +91,14 @@ class CallbackQuery:
 
     agent_id: str | None = None
     service_number: str | None = None
+    ai_notice: bool = False
 
 
 def parse_query(pairs: Sequence[tuple[str, str]]) -> CallbackQuery:
-    """``agent`` and ``service`` from the callback URL; other parameters are ignored."""
+    """``agent``, ``service`` and ``ai_notice`` from the callback URL; others are ignored."""
     values: dict[str, str] = {}
     for name, value in pairs:
-        if name in ("agent", "service"):
+        if name in ("agent", "service", "ai_notice"):
             if name in values:
                 raise InvalidEvent(f"{name}: given more than once in the callback URL")
             values[name] = value
@@ -104,7 +108,10 @@ def parse_query(pairs: Sequence[tuple[str, str]]) -> CallbackQuery:
     service = values.get("service")
     if service is not None and not SERVICE.fullmatch(service):
         raise InvalidEvent("service: not a phone number")
-    return CallbackQuery(agent_id=agent, service_number=service)
+    notice = values.get("ai_notice", "0")
+    if notice not in ("0", "1"):
+        raise InvalidEvent("ai_notice: expected 0 or 1")
+    return CallbackQuery(agent_id=agent, service_number=service, ai_notice=notice == "1")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -150,6 +157,7 @@ def _payload(
         "masked_caller": _masked(caller),
         "service_number": query.service_number or service_number,
         "agent_id": query.agent_id,
+        "ai_notice": query.ai_notice,
         "media_formats": list(formats),
     }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,6 +92,17 @@ def test_query_parses_or_invalid(pairs: list[tuple[str, str]]) -> None:
         parse_query(pairs)
     except InvalidEvent:
         pass
+
+
+def test_ai_notice_comes_only_from_an_explicit_query_flag() -> None:
+    """P18: a webhook call is AI-eligible only if the operator's callback URL says the caller
+    was told (``?ai_notice=1``); absent means no notice, anything else is refused."""
+    assert parse_query([("agent", "anna")]).ai_notice is False
+    assert parse_query([("ai_notice", "1")]).ai_notice is True
+    assert parse_query([("ai_notice", "0")]).ai_notice is False
+    for bad in (["yes"], ["true"], ["1", "1"]):
+        with pytest.raises(InvalidEvent):
+            parse_query([("ai_notice", v) for v in bad])
 
 
 def test_masker_keeps_only_the_masked_display() -> None:

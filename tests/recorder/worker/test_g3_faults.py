@@ -16,6 +16,7 @@ import pytest
 
 from recorder.audio import decode
 from recorder.worker import backoff
+from storage import ai_store
 from storage.jobs import JobStore
 from storage.keyring import FileKeyRing
 from storage.vault import Vault
@@ -106,6 +107,31 @@ def test_clean_fetch_stores_the_exact_audio(
     finally:
         vault.close()
     _invariants(home, keyring_path, [11])
+
+
+@pytest.mark.parametrize("notice", [True, False])
+def test_the_ai_notice_of_the_callback_reaches_the_call_record(
+    notice: bool,
+    provider: FakeProvider,
+    jobs: JobStore,
+    workers: Workers,
+    clock: Clock,
+    home: Path,
+    keyring_path: Path,
+) -> None:
+    """P18 for webhook calls: ``ai_notice`` in the job payload is what the call record says."""
+    rid = twilio_id(40 + notice)
+    provider.add(rid, wav(seed=40))
+    jobs.enqueue(provider="twilio", recording_id=rid,
+                 payload=payload("twilio", rid, ai_notice=notice), now=clock())  # fmt: skip
+    assert _drain(workers, jobs, clock) == ["done"]
+    vault = Vault.open(home, FileKeyRing.load(keyring_path))
+    try:
+        found = vault.catalog.find_recording("twilio", rid)
+        assert found is not None
+        assert ai_store.ai_flags(vault.catalog, found.id).notice is notice
+    finally:
+        vault.close()
 
 
 def decode_bytes(audio: bytes, where: Path) -> bytes:
