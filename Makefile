@@ -1,17 +1,25 @@
 # The two commands of the README's quick start.
 #   make demo   set up .venv on a fresh machine, then run the main job on the embedded default
-#   make test   set up .venv if needed, then ruff, mypy (strict) and the test suite
+#   make test   set up .venv if needed, then ruff, mypy (strict), the test suite, and the
+#               real-model tests again under the other CPU kernel sets (see `kernels`)
+# Versions come from constraints.txt (exact pins the suite was green with); `make lock`
+# refreshes it.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The kernel sets CTranslate2 may pick on other machines, besides this machine's own
+# (the first test run): the portable one, AVX2 (most AMD/Intel servers) and AVX2 without
+# Intel MKL (what an AMD CPU gets by default: oneDNN instead of MKL GEMMs).
+KERNELS := CT2_FORCE_CPU_ISA=GENERIC CT2_FORCE_CPU_ISA=AVX2 CT2_FORCE_CPU_ISA=AVX2,CT2_USE_MKL=0
 
-.PHONY: demo test setup lint
+.PHONY: demo test setup lint kernels lock
 
-$(STAMP): pyproject.toml
+# PIP_CONSTRAINT also reaches pip's isolated build environment (setuptools, wheel).
+$(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/pip install --quiet --upgrade pip
+	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -26,3 +34,26 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory kernels
+
+# Every test on real model output (marker `model`) once more under each kernel set, so an
+# assertion tuned to one CPU's exact words cannot land.
+kernels: $(STAMP)
+	@for k in $(KERNELS); do \
+		echo "== real-model tests with $$k"; \
+		env $$(echo $$k | tr ',' ' ') $(BIN)/python -m pytest -q -m model -p no:cacheprovider || exit 1; \
+	done
+
+# Re-resolve every dependency to its newest allowed version in a scratch venv and write the
+# pins to constraints.txt. Then run `make test` and commit constraints.txt only if it is green.
+lock:
+	rm -rf .venv-lock
+	$(PY) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip setuptools wheel
+	.venv-lock/bin/pip install --quiet -e '.[test]'
+	{ echo "# Exact versions the suite was green with (Python 3.11, x86_64, $$(date -u +%F))."; \
+	  echo "# Used as pip constraints by 'make setup' (so by 'make demo' and 'make test')."; \
+	  echo "# Refresh: 'make lock', then 'make test'; commit only a green lock."; \
+	  .venv-lock/bin/pip freeze --all --exclude-editable; } > constraints.txt
+	rm -rf .venv-lock
+	@echo "constraints.txt refreshed; now run: make test"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,3 +114,19 @@ def _only_documented_audit_events(
     assert not undocumented, (
         f"undocumented audit events (recorder/audit_events.py): {sorted(set(undocumented))}"
     )
+
+
+# Tests on real model output carry the marker ``model``, so `make kernels` can run them again
+# under every CTranslate2 kernel set. The mark is given here, from what a test module uses
+# (the real engine, or the shared real-pipeline run), so a new model test cannot forget it.
+_REAL_MODEL_USE = re.compile(r"\bWhisperEngine\b|\btests\.recorder\.ai\.real\b|\bai_samples\b")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    seen: dict[Path, bool] = {}
+    for item in items:
+        path = item.path
+        if path not in seen:
+            seen[path] = bool(_REAL_MODEL_USE.search(path.read_text("utf-8")))
+        if seen[path]:
+            item.add_marker(pytest.mark.model)
