@@ -19,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -115,6 +116,41 @@ def wait_until(
                 f"{what}: not ready after {timeout:.0f} s (last error: {last!r})\n{tail}"
             )
         time.sleep(interval)
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (telling a live owner from a reused pid), or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def server_dir(kind: str) -> Path:
+    """A new private temp dir ``/tmp/callrec-<kind>-XXXX`` stamped with its owner process.
+
+    A run that was SIGKILLed cannot remove its dirs; the next run's
+    :func:`sweep_stale_dirs` removes every dir whose owner is no longer alive.
+    """
+    sweep_stale_dirs()
+    path = Path(tempfile.mkdtemp(prefix=f"callrec-{kind}-"))
+    (path / ".owner").write_text(f"{os.getpid()} {_start_time(os.getpid())}\n", "utf-8")
+    return path
+
+
+def sweep_stale_dirs(root: Path | None = None) -> list[Path]:
+    """Remove the server dirs under ``root`` (default: the temp dir) whose owner has died."""
+    removed: list[Path] = []
+    for owner in (root or Path(tempfile.gettempdir())).glob("callrec-*-*/.owner"):
+        try:
+            pid_text, started = owner.read_text("utf-8").split()
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue
+        if _start_time(pid) != started:
+            shutil.rmtree(owner.parent, ignore_errors=True)
+            removed.append(owner.parent)
+    return removed
 
 
 def _user_ids(user: str) -> tuple[int, int]:

@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import signal
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,6 +33,7 @@ from tests.servers._process import (
     find_binary,
     free_port,
     run_checked,
+    server_dir,
     wait_until,
 )
 
@@ -97,7 +97,7 @@ class PostgresServer:
         self.settings = dict(settings or {})
         self._bindir = bindir
         self._own_dir = base_dir is None
-        self.base_dir = base_dir or Path(tempfile.mkdtemp(prefix="callrec-pg-"))
+        self.base_dir = base_dir or server_dir("pg")
         self.data_dir = self.base_dir / "data"
         self.socket_dir = self.base_dir / "run"
         self.log_path = self.base_dir / "postgres.log"

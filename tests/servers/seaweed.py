@@ -23,7 +23,6 @@ import secrets
 import shutil
 import signal
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -35,6 +34,7 @@ from tests.servers._process import (
     find_binary,
     free_port,
     port_is_free,
+    server_dir,
     wait_until,
 )
 
@@ -79,7 +79,7 @@ class SeaweedServer:
     def __init__(self, *, weed: Path | None = None, base_dir: Path | None = None) -> None:
         self._weed = weed
         self._own_dir = base_dir is None
-        self.base_dir = base_dir or Path(tempfile.mkdtemp(prefix="callrec-s3-"))
+        self.base_dir = base_dir or server_dir("s3")
         self.data_dir = self.base_dir / "data"
         self.log_path = self.base_dir / "weed.log"
         self.host = "127.0.0.1"

@@ -16,12 +16,11 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.servers._process import HarnessError, find_binary, run_checked
+from tests.servers._process import HarnessError, find_binary, run_checked, server_dir
 
 if TYPE_CHECKING:
     import pkcs11
@@ -70,7 +69,7 @@ class SoftHSM:
         self.module = module or find_module()
         self.util = find_binary("softhsm2-util", package=PACKAGE)
         self._own_dir = base_dir is None
-        self.base_dir = base_dir or Path(tempfile.mkdtemp(prefix="callrec-hsm-"))
+        self.base_dir = base_dir or server_dir("hsm")
         self.token_dir = self.base_dir / "tokens"
         self.conf_path = self.base_dir / "softhsm2.conf"
         self.token_dir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers._process import HarnessError, ManagedProcess, find_binary, wait_until
+from tests.servers._process import (
+    HarnessError,
+    ManagedProcess,
+    find_binary,
+    sweep_stale_dirs,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,3 +100,21 @@ def test_missing_binary_names_what_to_install(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(HarnessError, match="`initdb` not found: install the Debian package x"):
         find_binary("initdb", package="the Debian package x")
     assert os.environ["PATH"] == "/nonexistent"
+
+
+def test_dirs_of_a_dead_run_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+    """A SIGKILLed run leaves its server dirs; the next run removes those whose owner died
+    (or whose pid was reused: the start time differs), never a live run's."""
+    me = Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    dirs = {
+        "callrec-pg-live": f"{os.getpid()} {me}",
+        "callrec-s3-reused": f"{os.getpid()} 1",
+        "callrec-hsm-dead": f"{2**22 + 1} 5",
+        "unrelated-dir": f"{2**22 + 1} 5",
+    }
+    for name, owner in dirs.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / ".owner").write_text(owner)
+    removed = sweep_stale_dirs(tmp_path)
+    assert sorted(p.name for p in removed) == ["callrec-hsm-dead", "callrec-s3-reused"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["callrec-pg-live", "unrelated-dir"]
