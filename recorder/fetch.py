@@ -42,7 +42,6 @@ import base64
 import contextlib
 import http.client
 import ipaddress
-import json
 import os
 import re
 import socket
@@ -55,6 +54,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from recorder.errors import FetchError, FetchRefused
+from recorder.fieldrules import caller_id
 from recorder.providers import (
     HOST_NAME,
     Endpoint,
@@ -62,6 +62,8 @@ from recorder.providers import (
     TelnyxAccess,
     TwilioAccess,
 )
+from storage import safejson
+from storage.errors import MalformedJson
 
 #: (host, port) → the addresses it resolves to, as text.
 Resolver = Callable[[str, int], Sequence[str]]
@@ -76,6 +78,7 @@ AUDIO_TYPES = frozenset(
 JSON_TYPES = frozenset({"application/json"})
 #: Largest JSON document (recording/call metadata) read from a provider.
 MAX_JSON_BYTES = 256 * 1024
+_API_JSON = safejson.JsonLimits(max_bytes=MAX_JSON_BYTES)
 _CHUNK = 65536
 _RETRY_STATUS = frozenset({408, 425, 429})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -399,9 +402,9 @@ class Fetcher:
             what=what,
         )
         try:
-            return json.loads(b"".join(parts))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise FetchError(f"{what}: malformed JSON", retryable=True) from exc
+            return safejson.loads(b"".join(parts), limits=_API_JSON)
+        except MalformedJson as exc:  # the same document next time: failing is final
+            raise FetchError(f"{what}: malformed JSON ({exc})", retryable=False) from None
 
 
 # -- provider media -----------------------------------------------------------------------
@@ -514,8 +517,7 @@ class ProviderMedia:
         document = self.fetcher.json(
             twilio_call_url(access, call_id), headers=_basic(access), what="twilio call"
         )
-        value = document.get("from") if isinstance(document, dict) else None
-        return value if isinstance(value, str) and len(value) <= 64 else None
+        return caller_id(document.get("from")) if isinstance(document, dict) else None
 
     def delete(self, provider: str, recording_id: str) -> None:
         """DELETE the provider's copy (same derived URL); a non-2xx is a :class:`FetchError`."""

@@ -38,6 +38,7 @@ from recorder.access import GRANTS, PURPOSES, Action, Principal, Role, Scope
 from recorder.audit_events import record
 from recorder.config import FORBIDDEN_PURPOSES, Config
 from recorder.errors import AccessDenied, InvalidEvent
+from recorder.fieldrules import check_text
 from recorder.masking import digest_for_lookup
 from recorder.retention import HOLD_REASON, destruction_blocked, load_classes
 from storage import holds as hold_store
@@ -48,7 +49,6 @@ from storage.vault import Vault, new_id
 
 RECORDING_ID = re.compile(r"[0-9a-f]{32}")
 _REASON_MAX = 200
-_DIGIT_RUN = re.compile(r"\d{7,}")
 _SERVICE_NUMBER = re.compile(r"\+?[0-9][0-9 ]{1,30}")
 ERASE_REASON = "data-subject erasure"
 
@@ -149,12 +149,7 @@ def _ensure_dpo(vault: Vault, principal: Principal, *, now: datetime, audit_acti
 
 
 def _check_reason(reason: str) -> str:
-    text = reason.strip()
-    if not text or len(text) > _REASON_MAX:
-        raise InvalidEvent(f"reason: give a short reason (1 to {_REASON_MAX} characters)")
-    if _DIGIT_RUN.search(text):
-        raise InvalidEvent("reason: must not contain a long digit run (no numbers, please)")
-    return text
+    return check_text(reason, "reason", max_chars=_REASON_MAX)
 
 
 # -- find ------------------------------------------------------------------------------------

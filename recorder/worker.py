@@ -194,6 +194,8 @@ class Worker:
         try:
             if job.attempts > self.settings.max_attempts:
                 raise _Permanent(f"gave up after {job.attempts - 1} attempts (worker lost each)")
+            if job.payload_error is not None:
+                raise _Permanent(job.payload_error)
             recording_id, duplicate = self._process(job)
         except LeaseLost:
             log.warning("job %d: lease lost to another worker", job.id)
@@ -210,6 +212,9 @@ class Worker:
             return self._retry(job, f"storage: {type(exc).__name__}: {exc}")
         except OSError as exc:  # the in-memory media file (memory limits): transient
             return self._retry(job, f"local I/O: {exc.strerror or type(exc).__name__}")
+        except Exception as exc:  # noqa: BLE001 - a bug on one job must not kill the worker
+            log.error("job %d: unexpected %s", job.id, type(exc).__name__)
+            return self._retry(job, f"unexpected {type(exc).__name__}")
         try:
             jobs.complete(job.id, worker=self.worker_id, now=self._now())
         except LeaseLost:

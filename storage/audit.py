@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, cast
 
+from storage import safejson
 from storage.audit_checkpoints import (
     append_checkpoint,
     make_checkpoint,
@@ -62,13 +62,13 @@ from storage.audit_checkpoints import (
     utc_text,
 )
 from storage.crypto import signing_public_key
-from storage.errors import AuditChainBroken, AuditError, StorageError
+from storage.errors import AuditChainBroken, AuditError, MalformedJson, StorageError
 from storage.models import AuditEntry, AuditEvent, Checkpoint
+from storage.numbershape import number_shaped
 
 GENESIS = "0" * 64
 
 _enc: Any = encode_basestring  # C-accelerated JSON string quoting (ensure_ascii=False)
-_DIGIT_RUN = re.compile(r"\d{7,}")  # Unicode digits too (fullwidth etc.)
 _SELECT = (
     "SELECT seq, ts, actor_id, actor_role, action, recording_id, artefact, purpose, outcome,"
     " reason, detail, prev_hash, hash FROM audit_log"
@@ -153,12 +153,13 @@ def _plain(value: Any, name: str, *, nullable: bool = False) -> str | None:
 
 
 def _free_text(value: str | None, name: str) -> None:
-    """Refuse free text with 7+ consecutive digits: a possible phone or card number (A5).
+    """Refuse number-shaped free text: a possible phone or card number (A5).
 
-    A cheap last line of defence, applied to reason, purpose and detail only: ids are
-    UUIDs whose hex can contain such runs by chance. Masking upstream is the real control.
+    A cheap last line of defence (:func:`storage.numbershape.number_shaped`, the rule every
+    field shares), applied to reason, purpose and detail only: ids are checked where they
+    are made. Masking upstream is the real control.
     """
-    if value is not None and _DIGIT_RUN.search(value):
+    if value is not None and number_shaped(value):
         raise AuditError(f"audit field {name} contains a long digit run (possible number)")
 
 
@@ -196,9 +197,9 @@ def _entry(row: Row) -> AuditEntry:
             artefact=art,
             purpose=purpose,
             reason=reason,
-            detail=json.loads(detail),
+            detail=safejson.loads(detail),
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, MalformedJson) as exc:
         raise AuditError("audit entry is malformed") from exc
     return AuditEntry(seq=seq, event=event, prev_hash=prev, hash=h)
 

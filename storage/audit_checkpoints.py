@@ -19,8 +19,9 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storage import safejson
 from storage.crypto import sign, verify_signature
-from storage.errors import AuditError, IntegrityError, StorageError
+from storage.errors import AuditError, IntegrityError, MalformedJson, StorageError
 from storage.models import Checkpoint
 
 NO_PREVIOUS = "0" * 64
@@ -28,6 +29,7 @@ NO_PREVIOUS = "0" * 64
 CHECKPOINT_CONTEXT = b"callrec audit checkpoint v1\n"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = {"head", "prev", "sig", "size", "ts"}
+_LINE_JSON = safejson.JsonLimits(max_bytes=4096, max_depth=2)
 
 
 def utc_text(ts: datetime) -> str:
@@ -85,7 +87,7 @@ def encode_line(cp: Checkpoint) -> bytes:
 def parse_line(raw: bytes, lineno: int) -> Checkpoint:
     """A checkpoint from one line; :class:`AuditError` naming ``lineno`` if malformed."""
     try:
-        body = json.loads(raw)
+        body = safejson.loads(raw, limits=_LINE_JSON)
         if not isinstance(body, dict) or set(body) != _FIELDS:
             raise ValueError("fields")
         size, head, prev, sig, ts = (body[k] for k in ("size", "head", "prev", "sig", "ts"))
@@ -97,7 +99,7 @@ def parse_line(raw: bytes, lineno: int) -> Checkpoint:
         if when.tzinfo is None:
             raise ValueError("ts")
         return Checkpoint(size=size, head=head, prev=prev, ts=when, signature=bytes.fromhex(sig))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, MalformedJson) as exc:
         raise AuditError(f"checkpoint file line {lineno} is corrupt") from exc
 
 

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from storage import safejson
 from storage.catalog import Catalog, Row
 from storage.catalog_schema import decode_ts, encode_ts
-from storage.errors import NotFoundError, SchemaError
+from storage.errors import MalformedJson, NotFoundError, SchemaError
 
 
 class SessionState(enum.StrEnum):
@@ -97,8 +98,8 @@ def _ts(value: Any) -> datetime:
 
 def _json_object(text: Any, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except (TypeError, ValueError) as exc:
+        value = safejson.loads(text) if isinstance(text, str) else None
+    except MalformedJson as exc:
         raise SchemaError(f"QA table holds unreadable {what}") from exc
     if not isinstance(value, dict):
         raise SchemaError(f"QA table holds unreadable {what}")

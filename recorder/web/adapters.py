@@ -45,6 +45,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from recorder.errors import InvalidEvent
+from recorder.fieldrules import caller_id
 from recorder.masking import mask
 from recorder.models import MaskedNumber
 from recorder.timeutil import parse_utc
@@ -322,7 +323,7 @@ def telnyx_decision(document: Any, query: CallbackQuery, masker: Masker) -> Deci
             ended=ended,
             duration_s=duration,
             channels=channels,
-            caller=masker(_opt_text(payload, "from", 64)),
+            caller=masker(caller_id(payload.get("from"))),  # unusable: withheld, call kept
             query=query,
             service_number=to if to is not None and SERVICE.fullmatch(to) else None,
             formats=formats or ["wav"],

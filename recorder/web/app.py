@@ -34,7 +34,6 @@ non-POST to a hook path (405), goes through the Starlette app. Same checks, same
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AbstractContextManager
@@ -73,7 +72,8 @@ from recorder.web.adapters import (
 from recorder.web.config import WebSettings
 from recorder.web.store import StoreThread
 from recorder.web.upload import receive_upload
-from storage.errors import JobError, StorageError
+from storage import safejson
+from storage.errors import JobError, MalformedJson, StorageError
 from storage.jobs import check_payload
 from storage.models import Rng
 from storage.vault import Vault
@@ -258,9 +258,9 @@ def build_app(deps: AppDeps) -> ASGIApp:
             body = await _read_body(scope, receive, limit, settings.body_timeout)
             verify_telnyx(body, scope["headers"], now=deps.clock(), config=config)
             try:
-                document = json.loads(body.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-                raise InvalidEvent("body: not UTF-8 JSON") from None
+                document = safejson.loads(body, limits=safejson.JsonLimits(max_bytes=limit))
+            except MalformedJson as exc:
+                raise InvalidEvent(f"body: malformed ({exc})") from None
             query: CallbackQuery = parse_query(parse_qsl(_query(scope), keep_blank_values=True))
             return await _store("telnyx", telnyx_decision(document, query, deps.masker()))
         except Exception as exc:  # noqa: BLE001

@@ -150,7 +150,8 @@ def test_adapter_yields_call_events(spool: Path, wav: bytes) -> None:
         ({"started_at": "2026-11-17T10:30:00"}, "started_at"),
         ({"channels": ["left", "right", "centre"]}, "channels"),
         ({"ai": "yes"}, "ai"),
-        ({"caller": 4791234567}, "caller"),
+        ({"agent": "4791234567"}, "agent"),
+        ({"participants": ["bjorn", "+4791234567"]}, "participants"),
     ],
 )
 def test_sidecar_errors_name_the_field_not_the_value(
