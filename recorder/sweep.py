@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from recorder.ingest.spool import REJECTED
+from recorder.ingest.spool import REJECTED, open_spool
 from recorder.policy import CLASSES
 from recorder.retention import HOLD_REASON, RetentionClass, destruction_blocked, expiry
 from storage import holds
@@ -193,27 +193,27 @@ class _Pass:
 
 
 def purge_rejected(spools: Sequence[Path], *, now: datetime, keep: timedelta) -> int:
-    """Delete files in each spool's ``rejected/`` last modified before ``now - keep``.
+    """Delete entries of each spool's ``rejected/`` last modified before ``now - keep``.
 
     ``rejected/`` holds the PBX's plaintext audio of pairs capture refused; it may not
     outlive the 24-hour buffer the policy promises (P12). Returns how many were deleted.
+    Each entry is removed itself (a symlink, never its target); a ``rejected/`` that is a
+    symlink refuses the spool (:class:`ConfigError`); a directory inside is left alone.
     """
-    cutoff = now - keep
+    cutoff = (now - keep).timestamp() * 1e9
     deleted = 0
     for spool in spools:
-        folder = spool / REJECTED
-        if not folder.is_dir():
+        if not spool.is_dir():
             continue
-        for path in sorted(folder.iterdir()):
-            try:
-                info = path.lstat()
-            except FileNotFoundError:
+        with open_spool(spool) as root:
+            if root.lstat(REJECTED) is None:
                 continue
-            if not path.is_file() or path.is_symlink():
-                continue
-            if datetime.fromtimestamp(info.st_mtime, UTC) <= cutoff:
-                path.unlink(missing_ok=True)
-                deleted += 1
+            with root.subdir(REJECTED) as folder:
+                for entry in folder.entries():
+                    if entry.kind == "directory":
+                        log.warning("spool rejected/ holds a directory; not deleted")
+                    elif entry.mtime_ns <= cutoff and folder.unlink(entry.name):
+                        deleted += 1
     return deleted
 
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -111,11 +112,21 @@ def read_checkpoints(path: Path) -> list[Checkpoint]:
     naming its line number.
     """
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return []
+    except OSError as exc:  # ELOOP: a symlink planted in the data dir is never followed
+        raise AuditError("cannot read the checkpoint file (not a plain file?)") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise AuditError("the checkpoint file is not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise AuditError("cannot read the checkpoint file") from exc
+    finally:
+        os.close(fd)
     lines = data.split(b"\n")[:-1]  # drops the "" after the last newline, or a torn line
     return [parse_line(raw, n) for n, raw in enumerate(lines, start=1)]
 
@@ -128,8 +139,11 @@ def append_checkpoint(path: Path, cp: Checkpoint) -> None:
     """
     try:
         created = not path.exists()
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(path, flags | os.O_CLOEXEC, 0o600)
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise AuditError("the checkpoint file is not a regular file")
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 os.ftruncate(fd, os.pread(fd, size, 0).rfind(b"\n") + 1)
