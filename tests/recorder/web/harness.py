@@ -26,6 +26,7 @@ from standardwebhooks import webhooks
 from twilio.request_validator import RequestValidator
 
 from recorder.config import Config, parse_config
+from recorder.ingest.verify.upload import content_digest
 from recorder.web.app import AppDeps
 from recorder.web.config import WebSettings, load_web_settings
 from recorder.web.server import BackgroundServer, ServerPaths, make_deps, uvicorn_config
@@ -238,13 +239,22 @@ def upload_request(
     msg_id: str = "msg_1",
     secret: str = UPLOAD_SECRET,
     at: datetime = NOW,
+    length: int | None = None,
 ) -> Headers:
+    """The headers of a signed upload: Standard Webhooks over the body, plus the
+    content digest and the early signature over (id, timestamp, length, digest), made by
+    the real ``standardwebhooks`` package (``length`` lies about the body if given)."""
     signature = standard_signature(body, msg_id=msg_id, secret=secret, at=at)
+    digest = content_digest(body)
+    size = len(body) if length is None else length
+    early = reference_signature(f"{size}.{digest}", msg_id=msg_id, secret=secret, at=at)
     return [
         ("Content-Type", f"multipart/form-data; boundary={boundary}"),
         ("webhook-id", msg_id),
         ("webhook-timestamp", str(int(at.timestamp()))),
         ("webhook-signature", signature),
+        ("content-digest", digest),
+        ("callrec-upload-signature", early),
     ]
 
 
