@@ -73,6 +73,9 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 HOLD_REASON = "legal hold"
 RESTRICTED_REASON = "restricted (Art. 18)"
+#: A row that fails its integrity MAC (``storage.guard``) is never destroyed: none of its
+#: dates or flags can be trusted, so it waits for a person (``callrec fsck`` names it).
+INTEGRITY_REASON = "catalog row failed its integrity check"
 
 
 def default_classes() -> Mapping[str, RetentionClass]:
@@ -242,7 +245,8 @@ def destruction_blocked(
 ) -> str | None:
     """Why ``artefact`` (or, with None, the whole recording) may not be destroyed now.
 
-    A fixed phrase without numbers (``"legal hold"``, ``"restricted (Art. 18)"``,
+    A fixed phrase without numbers (:data:`INTEGRITY_REASON`, ``"legal hold"``,
+    ``"restricted (Art. 18)"``,
     ``"regulated_5y keeps until 2031-03-01"``, ``"unknown retention class"``), or None
     when destroying now is allowed. This does not say whether it is *due*
     (:func:`is_due`): an erasure request may destroy before expiry. Something already
@@ -255,6 +259,8 @@ def destruction_blocked(
         return None
     if artefact is not None and artefact.state is State.DESTROYED:
         return None
+    if not recording.intact or (artefact is not None and not artefact.intact):
+        return INTEGRITY_REASON
     if recording.legal_hold:
         return HOLD_REASON
     if recording.restricted:

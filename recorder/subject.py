@@ -30,6 +30,7 @@ else is refused, and the refusal is audited.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -225,14 +226,15 @@ def erasure_blocked(
 
 
 def receipt_id(rng: Rng) -> str:
-    """A random receipt id in groups of four (``3f2a-91bc-...``): log-safe, since the
-    audit log refuses long digit runs and a bare hex id can hold one by chance."""
+    """A random receipt id as a canonical UUID (``3f2a91bc-...``): log-safe, since the
+    audit log refuses number-shaped text and a bare hex id can hold a long digit run by
+    chance, while the UUID form is an id by rule (``storage.numbershape``)."""
     return group(new_id(rng))
 
 
 def group(hex_id: str) -> str:
-    """``abcd1234...`` as ``abcd-1234-...`` (no run of more than four digits)."""
-    return "-".join(hex_id[i : i + 4] for i in range(0, len(hex_id), 4))
+    """A 32-hex id in its canonical UUID form ``8-4-4-4-12``."""
+    return str(uuid.UUID(hex=hex_id))
 
 
 def _live_artefacts(vault: Vault, recording_id: str) -> list[Artefact]:

@@ -17,6 +17,11 @@ sweeper killed at any point (``step`` hook, RELIABILITY R3) leaves nothing that 
 pass does not finish, and destroys nothing twice. Receipts carry actor ``retention`` and
 the class name as reason, never a number.
 
+A recording or artefact whose catalog row fails its integrity MAC is never destroyed: it
+is counted as blocked and one ``catalog.integrity`` entry is audited per pass (an edited
+``expires_at`` that pushes a row *out* of the due set is found by ``callrec fsck``, I9,
+which reads every row).
+
 Released holds need nothing special: the rows they kept are still due, so the next pass
 destroys them. :func:`run_periodic` runs passes on an interval for ``serve``/``worker``.
 """
@@ -31,9 +36,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from recorder.audit_events import AuditAction, record
 from recorder.ingest.spool import REJECTED, open_spool
 from recorder.policy import CLASSES
-from recorder.retention import HOLD_REASON, RetentionClass, destruction_blocked, expiry
+from recorder.retention import (
+    HOLD_REASON,
+    INTEGRITY_REASON,
+    RetentionClass,
+    destruction_blocked,
+    expiry,
+)
 from storage import holds
 from storage import retention_store as store
 from storage.errors import BlobError
@@ -149,6 +161,11 @@ class _Pass:
 
     def _keep(self, rec: Recording, art: Artefact | None) -> bool:
         reason = destruction_blocked(rec, art, classes=self.classes, now=self.now)
+        if reason == INTEGRITY_REASON and rec.id not in self.blocked and not self.dry_run:
+            table = "recordings" if rec.intact or art is None else "artefacts"
+            record(self.vault.audit, (self.actor, ROLE), AuditAction.INTEGRITY, now=self.now,
+                   outcome="denied", recording_id=rec.id, reason=reason,
+                   detail={"table": table})  # fmt: skip
         if reason is None and self.dry_run and not rec.legal_hold:
             # a dry run does not flag calls captured under a standing hold: ask directly
             reason = HOLD_REASON if holds.is_covered(self.catalog, rec.id) else None

@@ -28,8 +28,9 @@ What does not count, and why:
   separator, and a number written that way must not slip through. So Asterisk's
   ``1700000000.42`` or ``pbx1-1700000000.42`` is number-shaped (prefer a hex or UUID id).
 - A canonical UUID (``8-4-4-4-12`` hex), even an all-decimal one: an id, never a number.
-- An ISO date (``2026-11-23``) and a run followed by ``:`` and a digit (a time of day),
-  so timestamps survive in logs and reasons.
+- An ISO date (``2026-11-23``), a whole ISO-8601 timestamp
+  (``2026-11-23T12:00:00.000000+00:00``) and a run followed by ``:`` and a digit (a time
+  of day), so timestamps survive in logs, reasons and stored rows.
 - For :func:`number_shaped` only: a masked display (a run followed by ``***``): what
   callrec itself stores, never a full number.
 
@@ -51,6 +52,11 @@ _SEP = r"(?:[^\S\r\n\f\v]|[./()_\-\u2010-\u2015\u2212]|%20)"
 _RUN = re.compile(rf"(?:[+\uff0b]|%2[Bb])?\d(?:{_SEP}{{0,3}}\d)*")
 _ISO_DATE = re.compile(r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+#: An ISO-8601 timestamp (date, time, fraction, zone): protected whole, like a UUID.
+_TIMESTAMP = re.compile(
+    r"(?:19|20)\d\d-[01]\d-[0-3]\d[T ][0-2]\d:[0-5]\d(?::[0-6]\d(?:[.,]\d{1,9})?)?"
+    r"(?:Z|[+-][0-2]\d:?[0-5]\d)?"
+)
 #: Where a run glued to a word is cut: at any separator, so only the digits touching the
 #: word stay with it.
 _SPACE = re.compile(rf"{_SEP}+")
@@ -99,13 +105,15 @@ def redact(text: str, *, min_digits: int = LOG_MIN_DIGITS, keep_masked: bool = F
     ``keep_masked`` leaves masked displays (a run followed by ``***``) alone.
     """
     uuids = [m.span() for m in _UUID.finditer(text)] if "-" in text else []
+    if ":" in text:
+        uuids += [m.span() for m in _TIMESTAMP.finditer(text)]
 
     def replace(match: re.Match[str]) -> str:
         run = match.group()
         if sum(c.isdigit() for c in run) < min_digits:
             return run
         start, end = match.span()
-        if any(a <= start and end <= b for a, b in uuids):
+        if any(a <= start and end <= b for a, b in uuids):  # inside a UUID or timestamp
             return run
         if keep_masked and text.startswith("***", end):
             return run
