@@ -162,7 +162,7 @@ class _Pass:
     def _keep(self, rec: Recording, art: Artefact | None) -> bool:
         reason = destruction_blocked(rec, art, classes=self.classes, now=self.now)
         if reason == INTEGRITY_REASON and rec.id not in self.blocked and not self.dry_run:
-            table = "recordings" if rec.intact or art is None else "artefacts"
+            table = "artefacts" if rec.intact else "recordings"
             record(self.vault.audit, (self.actor, ROLE), AuditAction.INTEGRITY, now=self.now,
                    outcome="denied", recording_id=rec.id, reason=reason,
                    detail={"table": table})  # fmt: skip

@@ -67,6 +67,7 @@ def make_deps(
     """Dependencies over the data dir; the keyring must exist (``callrec init``)."""
     keyring = FileKeyRing.load(paths.keyring)
     paths.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    Vault.open(paths.home, keyring).close()  # migrate now, with the keyring's guard key
 
     def check_keyring() -> None:
         ring = FileKeyRing.load(paths.keyring)
