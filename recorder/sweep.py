@@ -10,6 +10,8 @@ One job: act on :mod:`recorder.retention`'s decisions. A pass (:func:`sweep`)::
     artefacts        artefacts due on their own expiry (a transcript at 30 days under a
                      6-month call); an audio artefact takes its whole recording with it
     rejected         spool ``rejected/`` files older than the 24-hour buffer are deleted
+    checkpoint       the audit chain is signed if the policy says it is due
+                     (``storage.audit_policy``: every N entries, every M minutes)
 
 Idempotent and resumable: every page commits on its own, destroyed rows are never due
 again, and blobs are queued in the same transaction as their keys' destruction, so a
@@ -48,6 +50,7 @@ from recorder.retention import (
 )
 from storage import holds
 from storage import retention_store as store
+from storage.audit_policy import maybe_checkpoint
 from storage.errors import BlobError
 from storage.models import Artefact, ArtefactKind, Recording, State
 from storage.vault import Vault
@@ -276,6 +279,8 @@ def sweep(
     run.artefacts_due()
     step("artefacts.done")
     rejected = 0 if dry_run else purge_rejected(spools, now=now, keep=_buffer(classes))
+    if not dry_run:  # the sweep's receipts are signed at once when the policy says so
+        maybe_checkpoint(vault.audit, now=now)
     report = SweepReport(
         now=now,
         dry_run=dry_run,

@@ -197,6 +197,12 @@ class Catalog:
         assert_pragmas(conn)
         self._conn = conn
         self._guard = guard
+        self._after_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` after every transaction of :meth:`transaction` commits (the audit
+        log's automatic checkpoints, ``storage.audit_policy``). Hooks must not raise."""
+        self._after_commit.append(hook)
 
     @property
     def guard(self) -> Guard | None:
@@ -291,6 +297,8 @@ class Catalog:
         except CatalogError:
             self._rollback()
             raise
+        for hook in self._after_commit:
+            hook()
 
     def _in_transaction(self) -> bool:
         with _translated("checking the transaction state"):

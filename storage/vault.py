@@ -33,6 +33,7 @@ from typing import BinaryIO
 
 from storage import crypto
 from storage.audit import AuditLog
+from storage.audit_policy import DEFAULT_POLICY
 from storage.blobs import BlobStore, FileBlobStore
 from storage.catalog import Catalog
 from storage.errors import BlobError, GoneError, IntegrityError
@@ -104,6 +105,7 @@ class Vault:
         self.audit = audit
         if catalog.guard is None:  # rows are sealed and checked under the keyring's key
             catalog.attach_guard(Guard.from_seed(keyring.audit_signing_seed()))
+        catalog.on_commit(audit.committed)  # automatic checkpoints (storage.audit_policy)
 
     @classmethod
     def open(cls, data_dir: Path, keyring: KeyRing) -> Vault:
@@ -116,6 +118,7 @@ class Vault:
             catalog.connection,
             signing_seed=keyring.audit_signing_seed(),
             checkpoint_path=data_dir / CHECKPOINTS_NAME,
+            policy=DEFAULT_POLICY,
         )
         return cls(
             catalog=catalog,

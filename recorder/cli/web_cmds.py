@@ -12,7 +12,7 @@ import click
 from rich.table import Table
 
 from recorder.cli.app import Context, cli, run_guarded
-from recorder.cli.background import start_sweeper
+from recorder.cli.background import start_checkpointer, start_sweeper
 from recorder.errors import ConfigError, RecorderError
 from recorder.web.config import load_web_settings
 from recorder.web.server import ServerPaths, make_deps, run_forever, uvicorn_config
@@ -102,9 +102,11 @@ def serve(ctx: Context, host: str, port: int, with_worker: bool, sweep: bool) ->
             highlight=False,
         )
         stop = threading.Event()
+        checkpointer: threading.Thread | None = None
         sweeper: threading.Thread | None = None
         worker: threading.Thread | None = None
         try:
+            checkpointer = start_checkpointer(ctx, stop)
             if with_worker:
                 worker = _start_worker(ctx, stop)
                 if sweep:
@@ -121,6 +123,8 @@ def serve(ctx: Context, host: str, port: int, with_worker: bool, sweep: bool) ->
                 worker.join(timeout=60)
             if sweeper is not None:
                 sweeper.join(timeout=30)
+            if checkpointer is not None:
+                checkpointer.join(timeout=30)
             deps.store.close()
 
     run_guarded(ctx.err, body)
