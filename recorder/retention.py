@@ -8,6 +8,7 @@ tables in the configuration (a table with a default's name replaces that default
 
     [retention]
     sweep_interval_minutes = 60
+    finished_jobs_days = 7   # finished webhook jobs purged after (recorder.job_retention)
 
     [retention.classes.complaint_2y]
     months = 24          # calendar months, clamped to the month's last day
@@ -139,7 +140,7 @@ def load_classes(config: Config) -> Mapping[str, RetentionClass]:
     :class:`ConfigError` names the TOML path of the first bad value.
     """
     section = config.section("retention")
-    unknown = sorted(set(section) - {"classes", "sweep_interval_minutes"})
+    unknown = sorted(set(section) - {"classes", "sweep_interval_minutes", "finished_jobs_days"})
     if unknown:
         raise ConfigError(f"retention.{unknown[0]}: unknown key")
     raw = section.get("classes", {})

@@ -339,6 +339,12 @@ def erase(
     return [_erase_one(vault, config, principal, rec, now=now, rng=rng) for rec in found]
 
 
+def erased_recordings(vault: Vault, outcomes: list[ErasureOutcome]) -> list[Recording]:
+    """The recordings an erasure pass erased (now, or earlier), for erasing their jobs."""
+    done = [o.recording_id for o in outcomes if o.status in ("erased", "already_erased")]
+    return [vault.catalog.get_recording(rid) for rid in done]
+
+
 def run_pending_erasures(
     vault: Vault, config: Config, *, now: datetime, rng: Rng, actor: Principal | None = None
 ) -> list[ErasureOutcome]:

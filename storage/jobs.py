@@ -19,7 +19,9 @@ Why this shape (issue 5, RELIABILITY.md G1/G4/I5):
   outcome of the worker that took over.
 - No full phone number, transcript text or key material may enter this file: payloads are
   checked by :func:`check_payload`, and ``last_error`` is shortened and stripped of digit
-  runs by :func:`clean_error`.
+  runs by :func:`clean_error`. Finished jobs are purged after a retention of their own
+  (:meth:`JobStore.purge_finished`) and a data subject's jobs go with their calls
+  (:meth:`JobStore.erase`).
 
 Times are passed in (aware datetimes) and stored as integer microseconds since the epoch,
 which sort and compare exactly in SQL.
@@ -519,6 +521,50 @@ class JobStore:
             ):
                 result[str(state)] = int(count)
         return result
+
+    # -- retention and erasure ---------------------------------------------------------
+
+    def purge_finished(self, *, before: datetime) -> int:
+        """Delete ``done`` and ``failed`` jobs last updated before ``before``; how many.
+
+        A finished job's payload still holds the caller's masked display and lookup digest,
+        so it has a retention of its own. ``secure_delete`` zeroes the rows and the WAL is
+        truncated afterwards, so no copy lingers.
+        """
+        with self._lock, _translated("purging finished jobs"):
+            count = self._conn.execute(
+                "DELETE FROM jobs WHERE state IN ('done', 'failed') AND updated_at < ?",
+                (_micros(before),),
+            ).rowcount
+        if count:
+            self._truncate_wal()
+        return int(count)
+
+    def erase(self, *, keys: Sequence[tuple[str, str]], digests: Sequence[str]) -> int:
+        """Delete the jobs of erased calls: by (provider, recording id), or by the caller's
+        lookup digest in the payload. A job leased right now is left to finish (its
+        recording is erased by the next pending-erasure pass). Returns how many went."""
+        count = 0
+        with self._lock, _translated("erasing jobs"):
+            for provider, recording_id in keys:
+                count += self._conn.execute(
+                    "DELETE FROM jobs WHERE provider = ? AND recording_id = ? "
+                    "AND state != 'leased'",
+                    (provider, recording_id),
+                ).rowcount
+            for digest in digests:
+                count += self._conn.execute(
+                    "DELETE FROM jobs WHERE json_extract(payload, '$.masked_caller.digest') = ? "
+                    "AND state != 'leased'",
+                    (digest,),
+                ).rowcount
+        if count:
+            self._truncate_wal()
+        return count
+
+    def _truncate_wal(self) -> None:
+        with self._lock, _translated("truncating the job queue's WAL"):
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def ping(self) -> None:
         """Raise :class:`JobError`/``PragmaError`` unless the queue answers with its pragmas."""

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 
 from recorder.cli.app import Context
 from recorder.config import Config
+from recorder.job_retention import erase_jobs, purge_finished
 from recorder.retention import load_classes, sweep_interval
-from recorder.subject import run_pending_erasures
+from recorder.subject import erased_recordings, run_pending_erasures
 from recorder.sweep import run_periodic
 from storage.keyring import FileKeyRing
 from storage.vault import Vault
@@ -41,6 +43,13 @@ def start_checkpointer(ctx: Context, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def after_sweep(ctx: Context, config: Config, vault: Vault, now: datetime) -> int:
+    """What follows every sweep pass: pending erasures that may run now (and the jobs of
+    what they erased), then finished jobs past their retention. How many jobs went."""
+    erased = erased_recordings(vault, run_pending_erasures(vault, config, now=now, rng=ctx.rng))
+    return erase_jobs(ctx.paths.home, erased) + purge_finished(ctx.paths.home, config, now=now)
+
+
 def start_sweeper(ctx: Context, config: Config, stop: threading.Event) -> threading.Thread:
     """Start the retention sweep thread: every ``[retention] sweep_interval_minutes``
     until ``stop`` is set, then the pending erasures after each pass. The caller joins it.
@@ -59,9 +68,7 @@ def start_sweeper(ctx: Context, config: Config, stop: threading.Event) -> thread
             "open_vault": open_vault,
             "classes": classes,
             "clock": ctx.now,
-            "after_pass": lambda vault, now: run_pending_erasures(
-                vault, config, now=now, rng=ctx.rng
-            ),
+            "after_pass": lambda vault, now: after_sweep(ctx, config, vault, now),
         },
         name="callrec-sweep",
         daemon=True,
