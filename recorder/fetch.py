@@ -14,8 +14,9 @@ socket exists):
 2. :func:`check_url`: ``https`` only, no user info, no IP literal in any notation, a plain
    lower-case ASCII host name, and (host, port) on the allow-list.
 3. :func:`pin`: the name is resolved **once**; every answer must be a global unicast
-   address (no private, loopback, link-local/metadata, CGNAT, multicast, reserved,
-   IPv4-mapped/6to4/NAT64-embedded private, or scoped address). The connection then goes
+   address (:func:`recorder.ipspecial.is_global_unicast`: nothing from the IANA
+   special-purpose registries, IPv6 only from ``2000::/3``; IPv4-mapped and NAT64
+   addresses judged by the IPv4 address they carry; 6to4, Teredo and scoped ones refused). The connection then goes
    to that IP, while TLS verifies the certificate against the *name* (SNI + hostname
    check, system store or the configured CA file). ``allow_loopback_for_tests`` admits
    127.0.0.0/8 and ::1 only, for the fake provider server of the tests.
@@ -55,6 +56,7 @@ from urllib.parse import urlsplit
 
 from recorder.errors import FetchError, FetchRefused
 from recorder.fieldrules import caller_id
+from recorder.ipspecial import is_global_unicast
 from recorder.providers import (
     HOST_NAME,
     Endpoint,
@@ -173,9 +175,9 @@ def address_allowed(text: str, *, allow_loopback: bool) -> bool:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.scope_id is not None:
             return False
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if ip.teredo is not None:
-            return False
+        embedded = ip.ipv4_mapped
+        if ip.teredo is not None or ip.sixtofour is not None:
+            return False  # tunnels to somewhere else: never a provider's address
         if ip in _NAT64:
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if embedded is not None:
@@ -186,7 +188,7 @@ def address_allowed(text: str, *, allow_loopback: bool) -> bool:
             return True
     elif allow_loopback and ip in _LOOPBACK4:
         return True
-    return ip.is_global and not ip.is_multicast and not ip.is_reserved
+    return is_global_unicast(ip)
 
 
 def pin(endpoint: Endpoint, resolver: Resolver, *, allow_loopback: bool) -> str:
