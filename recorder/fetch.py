@@ -18,8 +18,9 @@ socket exists):
    special-purpose registries, IPv6 only from ``2000::/3``; IPv4-mapped and NAT64
    addresses judged by the IPv4 address they carry; 6to4, Teredo and scoped ones
    refused). The connection then goes to that IP, while TLS verifies the certificate
-   against the *name* (SNI + hostname check, system store or the configured CA file). ``allow_loopback_for_tests`` admits
-   127.0.0.0/8 and ::1 only, for the fake provider server of the tests.
+   against the *name* (SNI + hostname check, system store or the configured CA file).
+   ``allow_loopback_for_tests`` admits 127.0.0.0/8 and ::1 only, for the fake provider
+   server of the tests.
 4. :class:`Fetcher`: ``http.client`` over the pinned socket, connect/read timeouts plus a
    whole-transfer deadline (a slow drip is cut), redirects refused (unless explicitly
    allowed by ``max_redirects``; each hop is then re-checked, re-pinned and sent without
