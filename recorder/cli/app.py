@@ -116,6 +116,7 @@ def cli(
       callrec play ID --as USER --purpose quality --out call.wav
       callrec download ID --as USER --purpose dispute --out call.wav
       callrec serve                 receive Twilio/Telnyx/upload webhooks
+      callrec webhooks callback-url --provider telnyx --agent anna   the URL to configure
       callrec worker                fetch queued provider recordings, store them
       callrec jobs list             the webhook job queue (what failed, why)
       callrec ai run --pending      transcribe and summarise waiting calls

@@ -47,7 +47,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -70,6 +70,7 @@ from recorder.errors import (
     RecorderError,
 )
 from recorder.ingest.verify import begin_upload, verify_telnyx, verify_twilio
+from recorder.ingest.verify.query import check_query
 from recorder.web.adapters import (
     CallbackQuery,
     Decision,
@@ -111,6 +112,8 @@ class AppDeps:
     open_vault: Callable[[], AbstractContextManager[tuple[Vault, Capturer]]]
     clock: Callable[[], datetime]
     rng: Rng
+    #: Key of the signed Telnyx callback query (``recorder.ingest.verify.query``).
+    query_key: bytes = field(default=b"", repr=False)
 
 
 class _TooSlow(Exception):
@@ -267,11 +270,13 @@ def build_app(deps: AppDeps) -> ASGIApp:
             limit = settings.limits.max_body
             body = await _read_body(scope, receive, limit, settings.body_timeout)
             verify_telnyx(body, scope["headers"], now=deps.clock(), config=config)
+            pairs = parse_qsl(_query(scope), keep_blank_values=True)
+            check_query(deps.query_key, pairs)  # Telnyx signs the body only
             try:
                 document = safejson.loads(body, limits=safejson.JsonLimits(max_bytes=limit))
             except MalformedJson as exc:
                 raise InvalidEvent(f"body: malformed ({exc})") from None
-            query: CallbackQuery = parse_query(parse_qsl(_query(scope), keep_blank_values=True))
+            query: CallbackQuery = parse_query(pairs)
             return await _store("telnyx", telnyx_decision(document, query, deps.masker()))
         except Exception as exc:  # noqa: BLE001
             return _error(exc, signature_status=403)

@@ -33,6 +33,7 @@ import uvicorn
 from recorder import logredact
 from recorder.capture import Capturer
 from recorder.config import Config
+from recorder.ingest.verify.query import query_key
 from recorder.web.adapters import Masker, make_masker
 from recorder.web.app import AppDeps, build_app
 from recorder.web.config import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, WebSettings
@@ -97,6 +98,7 @@ def make_deps(
         open_vault=open_vault,
         clock=clock,
         rng=rng,
+        query_key=query_key(keyring.audit_signing_seed()),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from recorder.ingest.verify.query import query_key, sign_query
 from storage.keyring import FileKeyRing
 from storage.vault import Vault
 from tests.recorder.web.harness import (
@@ -134,3 +135,47 @@ def test_a_number_as_the_twilio_callback_agent_is_400(web: Web, agent: str) -> N
     reply = web.twilio(params, query=f"agent={agent}")
     assert reply.status == 400, reply
     assert web.jobs() == []
+
+
+# -- Telnyx query parameters are bound to the keyring ---------------------------------------
+
+
+def test_a_replayed_telnyx_event_with_an_unsigned_query_is_refused(web: Web) -> None:
+    event = telnyx_event("7d5a4c8e-3f1b-4d2a-9c7e-1b2a3c4d5e6f")
+    reply = web.telnyx(event, query="agent=carla&ai_notice=1", signed=False)
+    assert reply.status == 403 and "sig" in reply.body["detail"]
+    assert web.jobs() == []
+
+
+def test_a_signed_telnyx_query_for_anna_cannot_be_turned_into_carla(web: Web) -> None:
+    event = telnyx_event("8d5a4c8e-3f1b-4d2a-9c7e-1b2a3c4d5e6f")
+    key = query_key(FileKeyRing.load(web.keyring).audit_signing_seed())
+    good = [("agent", "anna"), ("ai_notice", "1")]
+    sig = sign_query(key, good)
+    for forged in ("agent=carla&ai_notice=1", "agent=anna&ai_notice=1&ai_notice=0",
+                   "agent=anna", "agent=anna&ai_notice=1&service=%2B4722000000"):  # fmt: skip
+        reply = web.telnyx(event, query=f"{forged}&sig={sig}", signed=False)
+        assert reply.status == 403, (forged, reply)
+    reply = web.telnyx(event, query=f"agent=anna&ai_notice=1&sig={sig}", signed=False)
+    assert reply.status == 200, reply
+    (job,) = web.jobs()
+    assert (job.payload["agent_id"], job.payload["ai_notice"]) == ("anna", True)
+
+
+def test_the_cli_prints_a_callback_url_the_server_accepts(web: Web, tmp_path: Path) -> None:
+    from tests.recorder.conftest import run
+
+    config = tmp_path / "callrec.toml"
+    config.write_text('[webhooks]\npublic_base_url = "https://hooks.example.com"\n')
+    env = {"CALLREC_HOME": str(web.home), "CALLREC_KEYRING": str(web.keyring),
+           "CALLREC_CONFIG": str(config)}  # fmt: skip
+    result = run(env, "webhooks", "callback-url", "--provider", "telnyx", "--agent", "anna",
+                 "--ai-notice")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    url = result.output.strip()
+    assert url.startswith("https://hooks.example.com/hooks/telnyx?agent=anna&ai_notice=1&sig=")
+    event = telnyx_event("9d5a4c8e-3f1b-4d2a-9c7e-1b2a3c4d5e6f")
+    reply = web.telnyx(event, query=url.split("?", 1)[1], signed=False)
+    assert reply.status == 200 and web.jobs()[0].payload["agent_id"] == "anna"
+    bad = run(env, "webhooks", "callback-url", "--provider", "telnyx", "--agent", "4791234567")
+    assert bad.exit_code == 1 and "agent" in bad.output
