@@ -179,3 +179,13 @@ def test_the_cli_prints_a_callback_url_the_server_accepts(web: Web, tmp_path: Pa
     assert reply.status == 200 and web.jobs()[0].payload["agent_id"] == "anna"
     bad = run(env, "webhooks", "callback-url", "--provider", "telnyx", "--agent", "4791234567")
     assert bad.exit_code == 1 and "agent" in bad.output
+
+
+def test_an_uploaded_mp3_bomb_is_422_and_leaves_nothing(web: Web, tmp_path: Path) -> None:
+    from tests.recorder import mp3bombs
+
+    bomb = mp3bombs.rate_switch(tmp_path)  # the 14.4 MB bomb
+    status, body = upload(web, metadata("pbx-bomb-1"), bomb)
+    assert status == 422 and "changes sample rate or channels" in body["error"]
+    blobs = web.home / "blobs"
+    assert [p for p in blobs.rglob("*") if p.is_file()] == []
