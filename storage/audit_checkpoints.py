@@ -24,6 +24,7 @@ from storage import safejson
 from storage.crypto import sign, verify_signature
 from storage.errors import AuditError, IntegrityError, MalformedJson, StorageError
 from storage.models import Checkpoint
+from storage.safedir import open_regular
 
 NO_PREVIOUS = "0" * 64
 #: Domain separation: a checkpoint signature can never be mistaken for another signed message.
@@ -112,21 +113,16 @@ def read_checkpoints(path: Path) -> list[Checkpoint]:
     naming its line number.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = open_regular(path)
     except FileNotFoundError:
         return []
     except OSError as exc:  # ELOOP: a symlink planted in the data dir is never followed
-        raise AuditError("cannot read the checkpoint file (not a plain file?)") from exc
+        raise AuditError("cannot read the checkpoint file (not a regular file?)") from exc
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise AuditError("the checkpoint file is not a regular file")
-        os.set_blocking(fd, True)
-        with os.fdopen(os.dup(fd), "rb") as handle:
+        with os.fdopen(fd, "rb") as handle:
             data = handle.read()
     except OSError as exc:
         raise AuditError("cannot read the checkpoint file") from exc
-    finally:
-        os.close(fd)
     lines = data.split(b"\n")[:-1]  # drops the "" after the last newline, or a torn line
     return [parse_line(raw, n) for n, raw in enumerate(lines, start=1)]
 

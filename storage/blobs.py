@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from storage.errors import BlobError, NotFoundError
 from storage.fsutil import REAL_OPS, FsOps, create_temp, fsync_dir, make_private_dir
+from storage.safedir import NOT_REGULAR, open_regular
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -209,19 +210,14 @@ class FileBlobStore:
     def open(self, name: str) -> BinaryIO:
         path = self._checked(name)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = open_regular(path)
         except FileNotFoundError as exc:
             raise NotFoundError("blob not found") from exc
         except OSError as exc:
+            if exc.errno == NOT_REGULAR:
+                raise BlobError("blob is not a regular file") from exc
             raise BlobError("cannot open blob") from exc
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise BlobError("blob is not a regular file")
-            os.set_blocking(fd, True)
-            return os.fdopen(fd, "rb")
-        except BaseException:
-            os.close(fd)
-            raise
+        return os.fdopen(fd, "rb")
 
     def size(self, name: str) -> int:
         path = self._checked(name)

@@ -69,6 +69,30 @@ def _not_regular(name: str) -> OSError:
     return OSError(NOT_REGULAR, "not a regular file", name)
 
 
+def open_regular(
+    path: str | os.PathLike[str], *, dir_fd: int | None = None, max_bytes: int | None = None
+) -> int:
+    """A read-only descriptor of the regular file at ``path`` (relative to ``dir_fd`` if
+    given), never through a symlink; the caller closes it.
+
+    ``ELOOP`` for a symlink, :data:`NOT_REGULAR` for anything else that is not a regular
+    file (a FIFO is opened non-blocking, so this never waits for a writer), ``EFBIG`` when
+    ``fstat`` says it is larger than ``max_bytes``.
+    """
+    fd = os.open(path, _READ_FLAGS, dir_fd=dir_fd)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(os.fspath(path))
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise OSError(errno.EFBIG, "file too large", os.fspath(path))
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 class SafeDir:
     """An open directory; see the module docstring. Close it (or use ``with``)."""
 
@@ -128,23 +152,8 @@ class SafeDir:
                      mtime_ns=info.st_mtime_ns)  # fmt: skip
 
     def open_regular(self, name: str, *, max_bytes: int | None = None) -> int:
-        """A read-only descriptor of the regular file ``name`` (the caller closes it).
-
-        ``ELOOP`` for a symlink, :data:`NOT_REGULAR` for anything else that is not a
-        regular file, ``EFBIG`` when ``fstat`` says it is larger than ``max_bytes``.
-        """
-        fd = os.open(name, _READ_FLAGS, dir_fd=self._fd)
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise _not_regular(name)
-            if max_bytes is not None and info.st_size > max_bytes:
-                raise OSError(errno.EFBIG, "file too large", name)
-            os.set_blocking(fd, True)
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
+        """:func:`open_regular` of the entry ``name`` of this directory."""
+        return open_regular(name, dir_fd=self._fd, max_bytes=max_bytes)
 
     def read_bounded(self, name: str, max_bytes: int, *, prefix: bool = False) -> bytes:
         """The bytes of the regular file ``name``; ``EFBIG`` if over ``max_bytes`` (or,

@@ -53,18 +53,22 @@ def rate_switch(tmp: Path, seconds: float = BOMB_SECONDS) -> bytes:
     return head + _repeat(unit, 10.0, seconds)
 
 
+def _switch(tmp: Path, head: tuple[int, int, int], unit: tuple[int, int, int], seconds: float
+            ) -> bytes:  # fmt: skip
+    """Half a second of MP3 as ``head`` (rate, channels, kbit/s), then ``unit`` frames."""
+    first = encode(tmp, "head", rate=head[0], channels=head[1], kbps=head[2], seconds=0.5)
+    rest = encode(tmp, "unit", rate=unit[0], channels=unit[1], kbps=unit[2], seconds=10.0)
+    return first + _repeat(rest, 10.0, seconds)
+
+
 def channel_switch(tmp: Path, seconds: float = 600) -> bytes:
     """8 kHz mono first frames, then 8 kHz stereo frames."""
-    head = encode(tmp, "mono8", rate=8000, channels=1, kbps=8, seconds=0.5)
-    unit = encode(tmp, "stereo8", rate=8000, channels=2, kbps=16, seconds=10.0)
-    return head + _repeat(unit, 10.0, seconds)
+    return _switch(tmp, (8000, 1, 8), (8000, 2, 16), seconds)
 
 
 def version_switch(tmp: Path, seconds: float = 600) -> bytes:
     """44.1 kHz MPEG-1 first frames, then 22.05 kHz MPEG-2 frames."""
-    head = encode(tmp, "v1", rate=44100, channels=1, kbps=32, seconds=0.2)
-    unit = encode(tmp, "v2", rate=22050, channels=1, kbps=16, seconds=10.0)
-    return head + _repeat(unit, 10.0, seconds)
+    return _switch(tmp, (44100, 1, 32), (22050, 1, 16), seconds)
 
 
 def hidden_tail(tmp: Path, seconds: float = 3600) -> bytes:

@@ -22,12 +22,16 @@ from tests.recorder.conftest import canary_pcm, run, write_wav
 Rng = Callable[[int], bytes]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
+#: JSON bombs, shared by the spool, upload and Telnyx tests.
 BOMBS = {
-    "nested [": b"[" * 30_000,
-    "nested {": b'{"a":' * 6_000 + b"1" + b"}" * 6_000,
+    "30,000 nested [": b"[" * 30_000,
+    "30,000 nested {": b'{"a":' * 6_000 + b"1" + b"}" * 6_000,
     "5,000-digit integer": b'{"v": 1, "n": ' + b"7" * 5_000 + b"}",
+    "huge exponent": b'{"v": 1e99999}',
     "NaN": b'{"v": NaN}',
     "not UTF-8": b'{"v": "\xff"}',
+    "lone surrogate": b'{"v": "\xed\xa0\x80"}',
+    "UTF-16": '{"v": 1}'.encode("utf-16"),
 }
 
 
@@ -39,13 +43,6 @@ def sidecar(source_id: str, **extra: Any) -> dict[str, Any]:
         "agent": "anna",
         "started_at": "2026-11-20T09:00:00Z",
     } | extra
-
-
-@pytest.fixture
-def spool(tmp_path: Path) -> Path:
-    folder = tmp_path / "spool"
-    folder.mkdir()
-    return folder
 
 
 @pytest.fixture
@@ -163,3 +160,37 @@ def test_the_bounded_reader_reads_ordinary_documents() -> None:
     doc = {"v": 1, "a": [1, 2.5, None, True, "[[[{"], "deep": [[[[[[[[[[1]]]]]]]]]]}
     assert safejson.loads(json.dumps(doc).encode()) == doc
     assert safejson.loads("[" * 32 + "]" * 32) == safejson.loads(b"[" * 32 + b"]" * 32)
+
+
+def test_fsck_scans_every_text_column_and_the_job_queue(
+    capturer: Capturer, vault: Vault, home: Path, spool: Path, wav: bytes, rng: Rng
+) -> None:
+    import sqlite3
+
+    from recorder.fsck import fsck
+    from storage.jobs import JobStore, jobs_path
+
+    put(spool, "ok", sidecar("pbx-ok"), wav)
+    run_spool(spool, capturer, now=lambda: NOW, rng=rng)
+    assert [f for f in fsck(vault, home=home).findings if f.invariant == "I7"] == []
+    conn = sqlite3.connect(home / "catalog.db")
+    with conn:  # numbers planted behind callrec's back, in columns it never checked before
+        conn.execute("UPDATE recordings SET provider_id = 'x-4791234567', "
+                     "ai_language = '91234567'")  # fmt: skip
+        conn.execute("DROP TRIGGER audit_log_no_update")
+        conn.execute("UPDATE audit_log SET reason = 'call +47 912 34 567' WHERE seq = 1")
+    conn.close()
+    store = JobStore.open(jobs_path(home))
+    try:
+        store.enqueue(provider="twilio", recording_id="RE" + "a" * 32, now=NOW,
+                      payload={"v": 1, "note": "fine"})  # fmt: skip
+    finally:
+        store.close()
+    conn = sqlite3.connect(jobs_path(home))
+    with conn:
+        conn.execute('UPDATE jobs SET payload = \'{"v": 1, "note": "4791234567"}\'')
+    conn.close()
+    subjects = {f.subject for f in fsck(vault, home=home).findings if f.invariant == "I7"}
+    assert {s.split("/")[0] for s in subjects} == {
+        "recordings.provider_id", "recordings.ai_language", "audit_log.reason", "job",
+    }  # fmt: skip

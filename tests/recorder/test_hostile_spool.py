@@ -57,13 +57,6 @@ def sidecar(source_id: str, **extra: Any) -> bytes:
 
 
 @pytest.fixture
-def spool(tmp_path: Path) -> Path:
-    folder = tmp_path / "spool"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
 def wav(tmp_path: Path) -> bytes:
     return write_wav(tmp_path / "src.wav", canary_pcm(3.0, seed=11)).read_bytes()
 
@@ -320,3 +313,18 @@ def test_symlinked_blobs_and_shards_are_refused(
     assert list(vault.blobs.names()) == []
     with pytest.raises(NotFoundError):
         vault.blobs.open("b" * 32)
+
+
+def test_fsck_reports_odd_entries_and_number_shaped_names_in_the_data_dir(
+    vault: Vault, home: Path, keyring_path: Path, stored: str
+) -> None:
+    from recorder.fsck import fsck
+
+    (home / "blobs" / "link.crx").symlink_to(keyring_path)
+    os.mkfifo(home / "pipe")
+    (home / "4791234567.wav").write_bytes(b"left here by hand")
+    findings = {(f.invariant, f.subject, f.problem) for f in fsck(vault, home=home).findings}
+    assert ("I3", "blobs/link.crx", "not a regular file (symlink) in the data dir") in findings
+    assert ("I3", "pipe", "not a regular file (fifo) in the data dir") in findings
+    assert ("I7", "[name]", "a file name is number-shaped") in findings
+    assert not any("4791234567" in str(f) for f in findings)  # findings never name it

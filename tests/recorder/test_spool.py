@@ -51,13 +51,6 @@ def put(spool: Path, name: str, doc: dict[str, Any] | bytes | None, audio: bytes
 
 
 @pytest.fixture
-def spool(tmp_path: Path) -> Path:
-    folder = tmp_path / "spool"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
 def wav(tmp_path: Path) -> bytes:
     return write_wav(tmp_path / "src.wav", canary_pcm(4.0, seed=5)).read_bytes()
 

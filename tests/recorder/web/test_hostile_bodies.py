@@ -15,6 +15,7 @@ import pytest
 from recorder.ingest.verify.query import query_key, sign_query
 from storage.keyring import FileKeyRing
 from storage.vault import Vault
+from tests.recorder.test_hostile_fields import BOMBS as JSON_BOMBS
 from tests.recorder.web.harness import (
     Web,
     hex32,
@@ -28,16 +29,6 @@ from tests.recorder.web.test_upload import metadata, pcm, wav
 
 BOUNDARY = "hostile-7b1c"
 R = random.Random(21)
-
-JSON_BOMBS = {
-    "30,000 nested [": b"[" * 30_000,
-    "30,000 nested {": b'{"a":' * 6_000 + b"1" + b"}" * 6_000,
-    "5,000-digit integer": b'{"v": ' + b"7" * 5_000 + b"}",
-    "huge exponent": b'{"v": 1e99999}',
-    "NaN": b'{"v": NaN}',
-    "lone surrogate": b'{"v": "\xed\xa0\x80"}',
-    "UTF-16": '{"v": 1}'.encode("utf-16"),
-}
 
 
 @pytest.fixture
