@@ -50,6 +50,8 @@ FIELD_MIN_DIGITS = 7
 
 _SEP = r"(?:[^\S\r\n\f\v]|[./()_\-\u2010-\u2015\u2212]|%20)"
 _RUN = re.compile(rf"(?:[+\uff0b]|%2[Bb])?\d(?:{_SEP}{{0,3}}\d)*")
+#: A run of at least :data:`FIELD_MIN_DIGITS` digits (the quick pre-test of a field).
+_LONG_RUN = re.compile(rf"\d(?:{_SEP}{{0,3}}\d){{{FIELD_MIN_DIGITS - 1},}}")
 _ISO_DATE = re.compile(r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 #: An ISO-8601 timestamp (date, time, fraction, zone): protected whole, like a UUID.
@@ -130,6 +132,8 @@ def number_shaped(text: str) -> bool:
     The one test behind every "no number in this field" refusal: source ids, user ids,
     languages, free-text reasons, job payload strings, audit free text.
     """
-    if sum(c.isdigit() for c in text) < FIELD_MIN_DIGITS:
-        return False  # the common case, decided without a regex
+    if _LONG_RUN.search(text) is None:
+        return False  # no run that long at all: the common case, decided in one C scan
+    if _TIMESTAMP.fullmatch(text) or _UUID.fullmatch(text):
+        return False  # the other common case: a whole value that is a timestamp or a UUID
     return redact(text, min_digits=FIELD_MIN_DIGITS, keep_masked=True) != text

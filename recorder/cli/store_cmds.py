@@ -164,7 +164,14 @@ def audit_verify(ctx: Context, as_json: bool) -> None:
     """Recompute the hash chain and check every signed checkpoint.
 
     Exit 1 and the first bad entry's sequence number if anything was altered, removed,
-    inserted, reordered or truncated.
+    inserted, reordered or truncated, or if more entries lie beyond the newest signed
+    checkpoint than the checkpoint policy allows (4,000: checkpoints are written every
+    1,000 entries and every 15 minutes, so more means checkpoints were deleted).
+
+    \b
+    Examples:
+      callrec audit verify
+      callrec audit verify --json | jq .size
     """
 
     def body() -> None:
