@@ -44,6 +44,7 @@ from storage.audit import AuditLog  # noqa: E402
 from storage.blobs import FileBlobStore  # noqa: E402
 from storage.catalog import Catalog  # noqa: E402
 from storage.catalog_schema import encode_ts  # noqa: E402
+from storage.guard import Guard  # noqa: E402
 from storage.keyring import MemoryKeyRing  # noqa: E402
 from storage.vault import Vault  # noqa: E402
 
@@ -51,7 +52,9 @@ NOW = datetime(2027, 6, 1, tzinfo=UTC)
 HELD = 50
 
 
-def populate(path: Path, total: int, due: int, rng: random.Random, *, scattered: bool) -> list[str]:
+def populate(
+    path: Path, total: int, due: int, rng: random.Random, *, scattered: bool, guard: Guard
+) -> list[str]:
     """Insert ``total`` recordings (``due`` expired at ``NOW``); returns the due ids.
 
     Realistic layout (default): rows are inserted in call order, as capture does, so the
@@ -83,23 +86,34 @@ def populate(path: Path, total: int, due: int, rng: random.Random, *, scattered:
                 is_due = expires <= NOW
             if is_due:
                 due_ids.append(rid)
+            held = int(is_due and len(due_ids) <= HELD)
             ts = encode_ts(expires)
             st = encode_ts(started)
+            row = {"id": rid, "agent_id": f"agent-{i % 500}", "team_id": None, "restricted": 0,
+                   "legal_hold": held, "started_at": st, "answered_at": st, "expires_at": ts,
+                   "retention_class": "standard_6m", "state": "available", "caller_digest": None,
+                   "caller_digest_version": None, "ai_notice": 0, "ai_opted_out": 0,
+                   "ai_optout_at_ms": None}  # fmt: skip
+            art = {"id": aid, "recording_id": rid, "kind": "audio", "state": "available",
+                   "expires_at": ts}  # fmt: skip
             recs.append((rid, "bench", rid, st, st, st, 60_000, "withheld",
-                         f"agent-{i % 500}", 1, "standard_6m", ts, "available", st))  # fmt: skip
-            arts.append((aid, rid, "audio", "available", 1000, "0" * 64, 1100, st, ts))
+                         f"agent-{i % 500}", 1, "standard_6m", ts, "available", st, held,
+                         guard.seal("recordings", row)))  # fmt: skip
+            arts.append((aid, rid, "audio", "available", 1000, "0" * 64, 1100, st, ts,
+                         guard.seal("artefacts", art)))  # fmt: skip
             keys.append((aid, 1, rng.randbytes(60), st))
         conn.execute("BEGIN")
         conn.executemany(
             "INSERT INTO recordings (id, provider, provider_id, started_at, answered_at, "
             "ended_at, duration_ms, caller_display, agent_id, channels, retention_class, "
-            "expires_at, state, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "expires_at, state, created_at, legal_hold, guard) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             recs,
         )
         conn.executemany(
             "INSERT INTO artefacts (id, recording_id, kind, state, plaintext_size, "
-            "plaintext_sha256, ciphertext_size, created_at, expires_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?)",
+            "plaintext_sha256, ciphertext_size, created_at, expires_at, guard) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
             arts,
         )
         conn.executemany(
@@ -107,9 +121,6 @@ def populate(path: Path, total: int, due: int, rng: random.Random, *, scattered:
             keys,
         )
         conn.execute("COMMIT")
-    conn.executemany(
-        "UPDATE recordings SET legal_hold = 1 WHERE id = ?", [(r,) for r in due_ids[:HELD]]
-    )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return due_ids
@@ -131,16 +142,23 @@ def main() -> None:
     rng = random.Random(8)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        keyring = MemoryKeyRing.generate(rng.randbytes)
+        guard = Guard.from_seed(keyring.audit_signing_seed())  # rows sealed as capture would
         setup, due_ids = timed(
             lambda: populate(
-                root / "catalog.db", args.recordings, args.due, rng, scattered=args.scattered
+                root / "catalog.db",
+                args.recordings,
+                args.due,
+                rng,
+                scattered=args.scattered,
+                guard=guard,
             )
         )
-        catalog = Catalog.open(root / "catalog.db")
+        catalog = Catalog.open(root / "catalog.db", guard=guard)
         vault = Vault(
             catalog=catalog,
             blobs=FileBlobStore(root / "blobs"),
-            keyring=MemoryKeyRing.generate(rng.randbytes),
+            keyring=keyring,
             audit=AuditLog(catalog.connection),
         )
         classes = default_classes()

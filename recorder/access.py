@@ -28,6 +28,9 @@ for a (role, action), the decision itself requires one of them.
 
 Decisions
 ---------
+- a recording whose catalog row fails its integrity MAC (``Recording.intact`` is False:
+  someone edited the database) is denied to everyone, for every action, with the reason
+  :data:`INTEGRITY_REASON`; the caller audits the denial like any other;
 - the admin manages keys, retention and users: lists metadata, **no audio by default**;
 - agents do not download (they listen to their own calls: P05); supervisors may;
 - only the DPO (``dsar``) and legal (``legal``) export; only they place holds; only the DPO
@@ -131,6 +134,9 @@ PURPOSES: Mapping[tuple[Role, Action], frozenset[str]] = MappingProxyType(
     }
 )
 
+
+#: Why a recording whose catalog row was edited behind callrec's back is denied.
+INTEGRITY_REASON = "recording metadata failed its integrity check"
 
 #: Who may look calls up by a caller's full number (via the lookup digest), and with which
 #: purpose: a data-subject request (DPO) or a legal matter. Everyone else filters only on
@@ -265,6 +271,8 @@ def allowed(
         act = Action(action)
     except ValueError:
         return _deny("default deny: unknown action")
+    if not call.intact:
+        return _deny(INTEGRITY_REASON)
     if purpose is not None:
         if purpose in FORBIDDEN_PURPOSES:
             return _deny("purpose is never permitted")

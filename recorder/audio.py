@@ -38,11 +38,19 @@ WAV decisions:
 - ``block_align`` must equal channels × width; the byte-rate field is informational and
   ignored (it is wrong in many real files, and the duration never comes from it).
 
-MP3 decisions: rate and channel count come from the first frame header (checked against
-the limits before ffmpeg starts) and ffmpeg is told to output exactly those, so a stream
-that changes mid-way cannot change what we declared. Frames are counted from ffmpeg's
-output; the LAME/Info gapless trim applies, a lying Info frame count changes nothing. A
-missing or failing ffmpeg is ``InvalidAudio`` too ("MP3 decoder unavailable"/"... failed").
+MP3 decisions: every frame header is walked first (``recorder.mp3frames``): a stream whose
+frames change sample rate or channels is refused, and what the headers declare must fit
+the caps before ffmpeg starts. ffmpeg is told to output exactly the first frame's rate and
+channels and may produce at most the declared PCM (plus two frames), read in chunks and
+cut the moment it exceeds that, so no header, hidden frame or decoder quirk can make it
+produce more. Frames are counted from ffmpeg's output; the LAME/Info gapless trim
+applies, a lying Info frame count changes nothing. A missing or failing ffmpeg is
+``InvalidAudio`` too ("MP3 decoder unavailable"/"... failed").
+
+Decoded PCM is capped for every format alike: at most ``max_seconds`` of audio and at most
+``max_bytes`` of 16-bit PCM (the same number as the file-size cap), decided from frame
+counts before a sample is converted, so an 8-bit µ-law file cannot double into twice the
+cap and an MP3 cannot inflate into gigabytes.
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ import imageio_ffmpeg  # type: ignore[import-untyped]  # no stubs; confined here
 import numpy as np
 import numpy.typing as npt
 
+from recorder import mp3frames
 from recorder.errors import InvalidAudio
 from recorder.wavfmt import PcmFormat, wav_header
 
@@ -71,9 +80,8 @@ __all__ = ["Audio", "AudioLimits", "decode"]
 _CHUNK = struct.Struct("<4sI")
 _FMT = struct.Struct("<HHIIHH")
 _MAX_CHUNKS = 256
-_MAX_ID3_TAGS = 4
-_MP3_SCAN = 4096  # bytes searched for the first frame after ID3 tags (zero padding)
-_MP3_MAX_FRAME = 1441  # layer III: 144 * 320 kbit/s / 32 kHz + 1 (and 72 * 160k / 8k + 1)
+#: Decoded MP3 may exceed what its frame headers declare by this many frames at most.
+_MP3_SLACK_FRAMES = 2
 _GUID_TAIL = bytes.fromhex("00001000800000aa00389b71")  # KSDATAFORMAT_SUBTYPE_* after tag
 #: (format tag, bits per sample) -> source format name
 _ENCODINGS = {
@@ -92,6 +100,7 @@ class AudioLimits:
 
     256 MiB holds a 4 h 8 kHz stereo 16-bit WAV (~230 MB); four hours is longer than any
     contact-centre call we keep; two channels are mixed or agent/customer recordings.
+    ``max_bytes`` caps the file *and* the decoded 16-bit PCM (:meth:`check_pcm`).
     """
 
     max_bytes: int = 256 * 1024 * 1024
@@ -107,20 +116,32 @@ class AudioLimits:
         if self.max_sample_rate < self.min_sample_rate or self.decode_timeout_seconds <= 0:
             raise ValueError("audio limits are inconsistent")
 
+    def pcm_cap(self, rate: int, channels: int) -> int:
+        """The most 16-bit PCM frames a file of this rate and channel count may decode to."""
+        return min(self.max_seconds * rate, self.max_bytes // (2 * channels))
+
+    def check_pcm(self, frames: int, rate: int, channels: int) -> None:
+        """:class:`InvalidAudio` unless ``frames`` fit :meth:`pcm_cap` (duration and bytes)."""
+        if frames > self.max_seconds * rate:
+            raise InvalidAudio("audio too long")
+        if frames > self.pcm_cap(rate, channels):
+            raise InvalidAudio("decoded audio larger than the cap")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Audio:
     """Decoded audio: signed 16-bit little-endian interleaved PCM and its parameters.
 
     ``source_format`` names what was decoded (``"wav/pcm_s16le"``, ``"wav/mulaw"``,
-    ``"mp3"``, ...). ``pcm`` is excluded from ``repr`` (it is the call itself).
+    ``"mp3"``, ...). ``pcm`` is excluded from ``repr`` (it is the call itself); it may be
+    the decoder's own ``bytearray`` (never copied, never changed after decoding).
     """
 
     sample_rate: int
     channels: int
     frames: int
     source_format: str
-    pcm: bytes = field(repr=False)
+    pcm: bytes | bytearray = field(repr=False)
 
     def __post_init__(self) -> None:
         if self.sample_rate < 1 or self.channels < 1 or self.frames < 0:
@@ -245,7 +266,7 @@ def _decode_open(f: BinaryIO, limits: AudioLimits) -> Audio:
     head = _read_at(f, 0, 12)
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return _decode_wav(f, size, limits)
-    if head[:3] == b"ID3" or _mpeg_frame(head, 0) is not None:
+    if head[:3] == b"ID3" or mp3frames.frame_at(head, 0) is not None:
         return _decode_mp3(f, size, limits)
     raise InvalidAudio("unsupported audio format")
 
@@ -307,8 +328,7 @@ def _decode_wav(f: BinaryIO, size: int, limits: AudioLimits) -> Audio:
     frames = data[1] // fmt.block_align
     if frames == 0:
         raise InvalidAudio("no audio samples")
-    if frames > limits.max_seconds * fmt.rate:
-        raise InvalidAudio("audio too long")
+    limits.check_pcm(frames, fmt.rate, fmt.channels)
     raw = _read_at(f, data[0], frames * fmt.block_align)
     if len(raw) != frames * fmt.block_align:
         raise InvalidAudio("audio file changed while reading")
@@ -386,64 +406,6 @@ def _to_s16le(raw: bytes, kind: str) -> bytes:
 
 # --- MP3 ---------------------------------------------------------------------------------
 
-_MPEG_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
-_L3_KBPS_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
-_L3_KBPS_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
-
-
-@dataclass(frozen=True, slots=True)
-class _Frame:
-    version: int
-    rate: int
-    channels: int
-    length: int
-
-
-def _mpeg_frame(buf: bytes, i: int) -> _Frame | None:
-    """The MPEG audio layer III frame header at ``buf[i:]``, if it is a valid one."""
-    if len(buf) < i + 4 or buf[i] != 0xFF or buf[i + 1] & 0xE0 != 0xE0:
-        return None
-    b1, b2, b3 = buf[i + 1], buf[i + 2], buf[i + 3]
-    version, layer = (b1 >> 3) & 3, (b1 >> 1) & 3
-    bitrate_index, rate_index = b2 >> 4, (b2 >> 2) & 3
-    if version == 1 or layer != 1 or bitrate_index in (0, 15) or rate_index == 3:
-        return None  # reserved version, not layer III, free/bad bitrate, reserved rate
-    if b3 & 3 == 2:
-        return None  # reserved emphasis
-    rate = _MPEG_RATES[version][rate_index]
-    kbps = (_L3_KBPS_V1 if version == 3 else _L3_KBPS_V2)[bitrate_index]
-    per_frame = 144 if version == 3 else 72
-    length = per_frame * kbps * 1000 // rate + ((b2 >> 1) & 1)
-    return _Frame(version, rate, 1 if b3 >> 6 == 3 else 2, length)
-
-
-def _first_mp3_frame(f: BinaryIO, size: int) -> _Frame:
-    """Skip ID3v2 tags, then find a frame followed by a consistent one (or by the end)."""
-    offset = 0
-    for _ in range(_MAX_ID3_TAGS):
-        tag = _read_at(f, offset, 10)
-        if len(tag) < 10 or tag[:3] != b"ID3":
-            break
-        if 0xFF in tag[3:5] or any(b & 0x80 for b in tag[6:10]):
-            raise InvalidAudio("malformed MP3 stream")
-        body = (tag[6] << 21) | (tag[7] << 14) | (tag[8] << 7) | tag[9]  # syncsafe integer
-        offset += 10 + body + (10 if tag[5] & 0x10 else 0)
-    if offset >= size:
-        raise InvalidAudio("malformed MP3 stream")
-    window = _read_at(f, offset, _MP3_SCAN + 2 * _MP3_MAX_FRAME + 8)
-    at_eof = offset + len(window) >= size
-    for i in range(_MP3_SCAN if offset else 1):
-        frame = _mpeg_frame(window, i)
-        if frame is None:
-            continue
-        nxt = i + frame.length
-        if at_eof and nxt == len(window):
-            return frame
-        second = _mpeg_frame(window, nxt)
-        if second is not None and (second.version, second.rate) == (frame.version, frame.rate):
-            return frame
-    raise InvalidAudio("unsupported audio format" if offset == 0 else "malformed MP3 stream")
-
 
 @functools.lru_cache(maxsize=1)
 def _ffmpeg_exe() -> str:
@@ -452,34 +414,43 @@ def _ffmpeg_exe() -> str:
 
 
 def _decode_mp3(f: BinaryIO, size: int, limits: AudioLimits) -> Audio:
-    frame = _first_mp3_frame(f, size)
-    if frame.channels > limits.max_channels:
+    first, _ = mp3frames.first_frame(f, size)
+    if first.channels > limits.max_channels:
         raise InvalidAudio("unsupported channel count")
-    if not limits.min_sample_rate <= frame.rate <= limits.max_sample_rate:
+    if not limits.min_sample_rate <= first.rate <= limits.max_sample_rate:
         raise InvalidAudio("unsupported sample rate")
+    cap = limits.pcm_cap(first.rate, first.channels)
+    stream = mp3frames.scan(f, size, max_samples=cap)
+    frame = first
     width = frame.channels * 2
+    declared = min(cap, stream.samples + _MP3_SLACK_FRAMES * first.samples)
     f.seek(0)  # ffmpeg starts at the shared file description's current offset
     pcm = _run_ffmpeg(
         f,
         rate=frame.rate,
         channels=frame.channels,
-        cap=limits.max_seconds * frame.rate * width,
+        cap=declared * width,
         timeout=limits.decode_timeout_seconds,
+        too_much="audio too long" if declared == cap else "malformed MP3 stream",
     )
     frames = len(pcm) // width
     if frames == 0:
         raise InvalidAudio("no audio samples")
+    del pcm[frames * width :]  # a partial trailing frame, cut in place (no copy)
     return Audio(
         sample_rate=frame.rate,
         channels=frame.channels,
         frames=frames,
         source_format="mp3",
-        pcm=pcm if len(pcm) == frames * width else pcm[: frames * width],
+        pcm=pcm,
     )
 
 
-def _run_ffmpeg(stdin: BinaryIO, *, rate: int, channels: int, cap: int, timeout: float) -> bytes:
-    """Decode the MP3 on ``stdin`` to s16le at ``rate``/``channels``; at most ``cap`` bytes.
+def _run_ffmpeg(
+    stdin: BinaryIO, *, rate: int, channels: int, cap: int, timeout: float, too_much: str
+) -> bytearray:
+    """Decode the MP3 on ``stdin`` to s16le at ``rate``/``channels``; at most ``cap`` bytes
+    (more is :class:`InvalidAudio` ``too_much``, and ffmpeg is killed at once).
 
     The demuxer is forced (a hostile file cannot pick HLS, concat or image demuxers); the
     input is the already-open file, handed over as fd 0 and read with the ``fd:`` protocol
@@ -522,7 +493,7 @@ def _run_ffmpeg(stdin: BinaryIO, *, rate: int, channels: int, cap: int, timeout:
                     break
                 out += chunk
                 if len(out) > cap:
-                    raise InvalidAudio("audio too long")
+                    raise InvalidAudio(too_much)
         try:
             returncode = proc.wait(timeout=max(deadline - time.monotonic(), 0.001))
         except subprocess.TimeoutExpired:
@@ -535,4 +506,4 @@ def _run_ffmpeg(stdin: BinaryIO, *, rate: int, channels: int, cap: int, timeout:
             proc.stdout.close()
     if returncode != 0:
         raise InvalidAudio("MP3 decoding failed")
-    return bytes(out)
+    return out  # no copy: a 4 h call is ~230 MB of PCM

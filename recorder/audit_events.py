@@ -59,6 +59,7 @@ class AuditAction(enum.StrEnum):
     CAPTURE = "recording.capture"
     SHRED = "artefact.shred"
     RETENTION_DESTROY = "recording.destroy"
+    INTEGRITY = "catalog.integrity"
     KEY_ROTATE_START = "keys.rotate.start"
     KEY_ROTATE_RESUME = "keys.rotate.resume"
     KEY_ROTATE_DONE = "keys.rotate.done"
@@ -215,6 +216,16 @@ EVENTS: Mapping[AuditAction, EventDoc] = MappingProxyType(
             writer="storage.retention_store",
             outcomes=_OK,
             notes="The reason names the retention class.",
+        ),
+        AuditAction.INTEGRITY: EventDoc(
+            means="A catalog row failed its integrity MAC when a decision read it (someone "
+            "edited the database): nothing was destroyed or granted. Access denials carry "
+            "the same reason on their own action; this entry is the retention sweep's and "
+            "fsck's.",
+            writer="recorder.sweep / recorder.fsck",
+            outcomes=(Outcome.DENIED,),
+            detail=("table",),
+            notes="The reason is a fixed phrase; `callrec fsck` lists every such row (I9).",
         ),
         AuditAction.KEY_ROTATE_START: EventDoc(
             means="A master-key (KEK) rotation started: data keys are rewrapped, "

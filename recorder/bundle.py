@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from recorder.errors import BundleError, BundleExpired
-from storage import crypto
-from storage.errors import FormatError, IntegrityError
+from storage import crypto, safejson
+from storage.errors import FormatError, IntegrityError, MalformedJson
 from storage.models import Rng
 
 MAGIC = b"CRXB"
@@ -329,8 +329,8 @@ def _header(src: BinaryIO) -> tuple[dict[str, object], bytes, int]:
         raise BundleError("not a callrec bundle (or a newer version)")
     raw = src.read(size)
     try:
-        header = json.loads(raw)
-    except ValueError:
+        header = safejson.loads(raw, limits=safejson.JsonLimits(max_bytes=MAX_HEADER))
+    except MalformedJson:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise BundleError("bundle header is damaged")

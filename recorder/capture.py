@@ -29,6 +29,7 @@ from datetime import datetime
 from recorder.audio import AudioLimits, decode
 from recorder.config import Config
 from recorder.errors import InvalidEvent
+from recorder.fieldrules import check_event
 from recorder.masking import mask
 from recorder.models import CallEvent
 from recorder.policy import expires_at, retention_class
@@ -99,6 +100,7 @@ class Capturer:
         self, event: CallEvent, *, now: datetime, rng: Rng, step: Step = _no_step
     ) -> Captured:
         """Store one call (see the module docstring for the steps and guarantees)."""
+        check_event(event)  # the same field rules on every path (recorder.fieldrules)
         existing = self._existing(event)
         if existing is not None:
             return existing

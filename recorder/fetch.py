@@ -14,11 +14,13 @@ socket exists):
 2. :func:`check_url`: ``https`` only, no user info, no IP literal in any notation, a plain
    lower-case ASCII host name, and (host, port) on the allow-list.
 3. :func:`pin`: the name is resolved **once**; every answer must be a global unicast
-   address (no private, loopback, link-local/metadata, CGNAT, multicast, reserved,
-   IPv4-mapped/6to4/NAT64-embedded private, or scoped address). The connection then goes
-   to that IP, while TLS verifies the certificate against the *name* (SNI + hostname
-   check, system store or the configured CA file). ``allow_loopback_for_tests`` admits
-   127.0.0.0/8 and ::1 only, for the fake provider server of the tests.
+   address (:func:`recorder.ipspecial.is_global_unicast`: nothing from the IANA
+   special-purpose registries, IPv6 only from ``2000::/3``; IPv4-mapped and NAT64
+   addresses judged by the IPv4 address they carry; 6to4, Teredo and scoped ones
+   refused). The connection then goes to that IP, while TLS verifies the certificate
+   against the *name* (SNI + hostname check, system store or the configured CA file).
+   ``allow_loopback_for_tests`` admits 127.0.0.0/8 and ::1 only, for the fake provider
+   server of the tests.
 4. :class:`Fetcher`: ``http.client`` over the pinned socket, connect/read timeouts plus a
    whole-transfer deadline (a slow drip is cut), redirects refused (unless explicitly
    allowed by ``max_redirects``; each hop is then re-checked, re-pinned and sent without
@@ -42,7 +44,6 @@ import base64
 import contextlib
 import http.client
 import ipaddress
-import json
 import os
 import re
 import socket
@@ -55,6 +56,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from recorder.errors import FetchError, FetchRefused
+from recorder.fieldrules import caller_id
+from recorder.ipspecial import is_global_unicast
 from recorder.providers import (
     HOST_NAME,
     Endpoint,
@@ -62,6 +65,8 @@ from recorder.providers import (
     TelnyxAccess,
     TwilioAccess,
 )
+from storage import safejson
+from storage.errors import MalformedJson
 
 #: (host, port) → the addresses it resolves to, as text.
 Resolver = Callable[[str, int], Sequence[str]]
@@ -76,6 +81,7 @@ AUDIO_TYPES = frozenset(
 JSON_TYPES = frozenset({"application/json"})
 #: Largest JSON document (recording/call metadata) read from a provider.
 MAX_JSON_BYTES = 256 * 1024
+_API_JSON = safejson.JsonLimits(max_bytes=MAX_JSON_BYTES)
 _CHUNK = 65536
 _RETRY_STATUS = frozenset({408, 425, 429})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -170,9 +176,9 @@ def address_allowed(text: str, *, allow_loopback: bool) -> bool:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.scope_id is not None:
             return False
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if ip.teredo is not None:
-            return False
+        embedded = ip.ipv4_mapped
+        if ip.teredo is not None or ip.sixtofour is not None:
+            return False  # tunnels to somewhere else: never a provider's address
         if ip in _NAT64:
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if embedded is not None:
@@ -183,7 +189,7 @@ def address_allowed(text: str, *, allow_loopback: bool) -> bool:
             return True
     elif allow_loopback and ip in _LOOPBACK4:
         return True
-    return ip.is_global and not ip.is_multicast and not ip.is_reserved
+    return is_global_unicast(ip)
 
 
 def pin(endpoint: Endpoint, resolver: Resolver, *, allow_loopback: bool) -> str:
@@ -399,9 +405,9 @@ class Fetcher:
             what=what,
         )
         try:
-            return json.loads(b"".join(parts))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise FetchError(f"{what}: malformed JSON", retryable=True) from exc
+            return safejson.loads(b"".join(parts), limits=_API_JSON)
+        except MalformedJson as exc:  # the same document next time: failing is final
+            raise FetchError(f"{what}: malformed JSON ({exc})", retryable=False) from None
 
 
 # -- provider media -----------------------------------------------------------------------
@@ -514,8 +520,7 @@ class ProviderMedia:
         document = self.fetcher.json(
             twilio_call_url(access, call_id), headers=_basic(access), what="twilio call"
         )
-        value = document.get("from") if isinstance(document, dict) else None
-        return value if isinstance(value, str) and len(value) <= 64 else None
+        return caller_id(document.get("from")) if isinstance(document, dict) else None
 
     def delete(self, provider: str, recording_id: str) -> None:
         """DELETE the provider's copy (same derived URL); a non-2xx is a :class:`FetchError`."""

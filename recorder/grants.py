@@ -37,8 +37,9 @@ from recorder.audit_events import AuditAction, access_event
 from recorder.config import Config
 from recorder.errors import AccessDenied, InvalidEvent, InvalidGrant
 from recorder.playback import PURPOSE, RECORDING_ID, Playback, open_playback
+from storage import safejson
 from storage.crypto import derive_mac_key, mac, verify_mac
-from storage.errors import IntegrityError, KeyringError, NotFoundError
+from storage.errors import IntegrityError, KeyringError, MalformedJson, NotFoundError
 from storage.keyring import KeyRing
 from storage.models import ArtefactKind, State
 from storage.vault import Vault
@@ -47,6 +48,7 @@ VERSION = "g1"
 MAX_TTL = timedelta(minutes=15)
 _INFO = b"callrec playback grant v1"
 _MAX_TOKEN = 2048
+_TOKEN_JSON = safejson.JsonLimits(max_bytes=_MAX_TOKEN, max_depth=2)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,7 +112,7 @@ def sign_grant(keyring: KeyRing, grant: Grant) -> str:
 
 def _payload(raw: bytes) -> Grant:
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = safejson.loads(raw, limits=_TOKEN_JSON)
         grant = Grant(
             user_id=str(data["u"]),
             recording_id=str(data["r"]),
@@ -120,7 +122,7 @@ def _payload(raw: bytes) -> Grant:
             start_ms=int(data["s"]),
             duration_ms=None if data["d"] is None else int(data["d"]),
         )
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError, OverflowError):
+    except (MalformedJson, ValueError, KeyError, TypeError, OverflowError):
         raise InvalidGrant("malformed") from None
     return grant
 

@@ -12,7 +12,6 @@ what is due, since the sweep finds it due again on its next pass.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +19,7 @@ from recorder.access import GRANTS, Action, Principal, Role, allowed
 from recorder.audit_events import record
 from recorder.config import Config
 from recorder.errors import AccessDenied, InvalidEvent
+from recorder.fieldrules import check_text
 from recorder.masking import digest_for_lookup
 from storage import holds
 from storage.errors import NotFoundError
@@ -27,7 +27,6 @@ from storage.models import Recording, Rng, State
 from storage.vault import Vault, new_id
 
 MAX_REASON = 500
-_DIGIT_RUN = re.compile(r"\d{7,}")
 _PURPOSE = {Role.LEGAL: "legal", Role.DPO: "dsar"}
 
 
@@ -86,13 +85,8 @@ def target_for(
 
 
 def check_reason(reason: str) -> str:
-    """A hold reason: 1-500 characters, no run of 7+ digits (it may not hold a number)."""
-    text = reason.strip()
-    if not text or len(text) > MAX_REASON:
-        raise InvalidEvent(f"reason: expected 1 to {MAX_REASON} characters")
-    if _DIGIT_RUN.search(text):
-        raise InvalidEvent("reason: must not contain a long digit run (a number?)")
-    return text
+    """A hold reason: 1-500 characters, nothing number-shaped (``recorder.fieldrules``)."""
+    return check_text(reason, "reason", max_chars=MAX_REASON)
 
 
 def _covered(vault: Vault, target: HoldTarget) -> list[Recording]:

@@ -6,33 +6,17 @@ and the server call :func:`install` once logging is configured. It deliberately 
 use ``phonenumbers`` (confined to :mod:`recorder.masking`): a log line needs no parsing,
 only a generous pattern, and the filter must be cheap and never fail.
 
-What is redacted
-----------------
-A *run*: an optional leading ``+`` (or fullwidth ``＋`` or URL-encoded ``%2B``), then
-digits (any Unicode decimal digit, so look-alike digits are caught too) separated by up
-to three characters of horizontal white space, ``.``, ``-``, ``/``, ``(``, ``)``, Unicode
-dashes or ``%20``. A run with **6 or more digits** becomes ``[number]``:
+What is redacted is decided by :func:`storage.numbershape.redact`, the same notion of a
+*number run* that refuses number-shaped ids and free text everywhere else (one rule, see
+that module): every run of **6 or more digits**, digits joined by white space, ``.``,
+``-``, ``_``, ``/``, brackets or dashes, becomes ``[number]``:
 ``caller +47 912 34 567`` -> ``caller [number]``, ``tel:+4791234567`` -> ``tel:[number]``,
-``sip:+4791234567@pbx`` -> ``sip:[number]@pbx``, ``(0)8-123 456 78`` -> ``([number]``.
-A run starts at a digit (or the ``+``), so ``lookup(91234567)`` is not mistaken for a
-token glued to ``lookup``.
-
-What is kept, and why
----------------------
-- The part of a run glued to a longer alphanumeric token: a letter or digit right before
-  or after the run, or ``-``/``_`` then a letter or digit (``3f2a9b1c-1234-5678-9abc-...``).
-  Ids are UUIDs and hex digests, whose digit stretches are not numbers; redacting them
-  would make logs useless for correlating ids. Only the glued part up to the nearest white
-  space, bracket or slash is kept: in ``agent a1 91234567`` the ``1`` stays and
-  ``91234567`` is redacted; in ``0 0 0 0 0 0(0A`` only ``(0`` stays. A number
-  glued to letters (``abc4791234567``) is therefore *not* redacted - code must not build
-  such strings.
-- A run followed by ``:`` and a digit (a time: ``2026-11-23 12:00:00``), and a run that is
-  exactly an ISO date (``2026-11-23``), so timestamps in messages survive.
-
-Still redacted, by design: byte counts and durations of 6+ digits, IP addresses with 6+
-digits, masked displays (``+4791234***`` -> ``[number]***``: logs carry ids, not callers).
-Over-redaction costs a little debugging; under-redaction is a GDPR incident.
+``spool item 4791234568-bad`` -> ``spool item [number]-bad``, ``rec_91234567`` ->
+``rec_[number]``. Kept: a run directly glued to letters (hex digests, provider SIDs),
+canonical UUIDs, ISO dates and times of day. Still redacted, by design: byte counts and
+durations of 6+ digits, IP addresses with 6+ digits, masked displays (``+4791234***`` ->
+``[number]***``: logs carry ids, not callers). Over-redaction costs a little debugging;
+under-redaction is a GDPR incident.
 
 Why handlers, not loggers
 -------------------------
@@ -48,96 +32,21 @@ added by hand (``handler.addFilter(NumberRedactingFilter())``).
 from __future__ import annotations
 
 import logging
-import re
 import traceback
 from types import TracebackType
 
+from storage.numbershape import LOG_MIN_DIGITS as MIN_DIGITS
+from storage.numbershape import REDACTED, redact
+
+__all__ = ["MIN_DIGITS", "REDACTED", "NumberRedactingFilter", "install", "redact"]
+
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
-
-REDACTED = "[number]"
-#: Runs with at least this many digits are redacted.
-MIN_DIGITS = 6
-
-_SEP = r"(?:[^\S\r\n\f\v]|[./()\-\u2010-\u2015\u2212]|%20)"
-_RUN = re.compile(rf"(?:[+\uff0b]|%2[Bb])?\d(?:{_SEP}{{0,3}}\d)*")
-_ISO_DATE = re.compile(r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])")
-_JOINERS = "-_"
-#: Where a run glued to a word is cut: white space, brackets and slashes (never ``-``/``.``,
-#: which join the parts of ids and versions).
-_SPACE = re.compile(r"(?:[^\S\r\n\f\v]|[()/]|%20)+")
 
 #: Attributes every LogRecord has; any other string attribute came in via ``extra=``.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message",
     "asctime",
 }
-
-
-def _is_word(char: str) -> bool:
-    return char.isalnum()
-
-
-def _glued_before(text: str, start: int) -> bool:
-    if start == 0:
-        return False
-    before = text[start - 1]
-    if _is_word(before):
-        return True
-    return before in _JOINERS and start >= 2 and _is_word(text[start - 2])
-
-
-def _glued_after(text: str, end: int) -> bool:
-    if end >= len(text):
-        return False
-    after = text[end]
-    if _is_word(after):
-        return True
-    nxt = text[end + 1] if end + 1 < len(text) else ""
-    if after in _JOINERS and _is_word(nxt):
-        return True
-    return after == ":" and nxt.isdigit()  # a time of day follows: part of a timestamp
-
-
-def _redact_body(body: str) -> str:
-    digits = sum(c.isdigit() for c in body)
-    if digits < MIN_DIGITS or _ISO_DATE.fullmatch(body):
-        return body
-    return REDACTED
-
-
-def _redact_run(run: str, glued_before: bool, glued_after: bool) -> str:
-    """Redact one run; a glued end keeps only its own part (cut at white space, brackets, /).
-
-    ``3f2a9b1c-1234-5678-...`` (no white space) is kept whole, but in ``agent a1 91234567``
-    the run ``1 91234567`` keeps ``1 `` (part of ``a1``) and ``91234567`` is redacted.
-    """
-    head, body, tail = "", run, ""
-    if glued_before:
-        first = _SPACE.search(body)
-        if first is None:
-            return run
-        head, body = body[: first.end()], body[first.end() :]
-    if glued_after:
-        spaces = list(_SPACE.finditer(body))
-        if not spaces:
-            return head + body
-        cut = spaces[-1].start()
-        body, tail = body[:cut], body[cut:]
-    return head + _redact_body(body) + tail
-
-
-def redact(text: str) -> str:
-    """``text`` with every number-like run replaced by ``[number]`` (rules: module doc)."""
-
-    def replace(match: re.Match[str]) -> str:
-        run = match.group()
-        if sum(c.isdigit() for c in run) < MIN_DIGITS:
-            return run
-        before = _glued_before(text, match.start())
-        after = _glued_after(text, match.end())
-        return _redact_run(run, before, after)
-
-    return _RUN.sub(replace, text)
 
 
 def _safe_str(value: object) -> str:

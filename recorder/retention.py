@@ -8,6 +8,7 @@ tables in the configuration (a table with a default's name replaces that default
 
     [retention]
     sweep_interval_minutes = 60
+    finished_jobs_days = 7   # finished webhook jobs purged after (recorder.job_retention)
 
     [retention.classes.complaint_2y]
     months = 24          # calendar months, clamped to the month's last day
@@ -73,6 +74,9 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 HOLD_REASON = "legal hold"
 RESTRICTED_REASON = "restricted (Art. 18)"
+#: A row that fails its integrity MAC (``storage.guard``) is never destroyed: none of its
+#: dates or flags can be trusted, so it waits for a person (``callrec fsck`` names it).
+INTEGRITY_REASON = "catalog row failed its integrity check"
 
 
 def default_classes() -> Mapping[str, RetentionClass]:
@@ -136,7 +140,7 @@ def load_classes(config: Config) -> Mapping[str, RetentionClass]:
     :class:`ConfigError` names the TOML path of the first bad value.
     """
     section = config.section("retention")
-    unknown = sorted(set(section) - {"classes", "sweep_interval_minutes"})
+    unknown = sorted(set(section) - {"classes", "sweep_interval_minutes", "finished_jobs_days"})
     if unknown:
         raise ConfigError(f"retention.{unknown[0]}: unknown key")
     raw = section.get("classes", {})
@@ -242,7 +246,8 @@ def destruction_blocked(
 ) -> str | None:
     """Why ``artefact`` (or, with None, the whole recording) may not be destroyed now.
 
-    A fixed phrase without numbers (``"legal hold"``, ``"restricted (Art. 18)"``,
+    A fixed phrase without numbers (:data:`INTEGRITY_REASON`, ``"legal hold"``,
+    ``"restricted (Art. 18)"``,
     ``"regulated_5y keeps until 2031-03-01"``, ``"unknown retention class"``), or None
     when destroying now is allowed. This does not say whether it is *due*
     (:func:`is_due`): an erasure request may destroy before expiry. Something already
@@ -255,6 +260,8 @@ def destruction_blocked(
         return None
     if artefact is not None and artefact.state is State.DESTROYED:
         return None
+    if not recording.intact or (artefact is not None and not artefact.intact):
+        return INTEGRITY_REASON
     if recording.legal_hold:
         return HOLD_REASON
     if recording.restricted:

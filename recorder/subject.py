@@ -30,6 +30,7 @@ else is refused, and the refusal is audited.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,7 @@ from recorder.access import GRANTS, PURPOSES, Action, Principal, Role, Scope
 from recorder.audit_events import record
 from recorder.config import FORBIDDEN_PURPOSES, Config
 from recorder.errors import AccessDenied, InvalidEvent
+from recorder.fieldrules import check_text
 from recorder.masking import digest_for_lookup
 from recorder.retention import HOLD_REASON, destruction_blocked, load_classes
 from storage import holds as hold_store
@@ -48,7 +50,6 @@ from storage.vault import Vault, new_id
 
 RECORDING_ID = re.compile(r"[0-9a-f]{32}")
 _REASON_MAX = 200
-_DIGIT_RUN = re.compile(r"\d{7,}")
 _SERVICE_NUMBER = re.compile(r"\+?[0-9][0-9 ]{1,30}")
 ERASE_REASON = "data-subject erasure"
 
@@ -149,12 +150,7 @@ def _ensure_dpo(vault: Vault, principal: Principal, *, now: datetime, audit_acti
 
 
 def _check_reason(reason: str) -> str:
-    text = reason.strip()
-    if not text or len(text) > _REASON_MAX:
-        raise InvalidEvent(f"reason: give a short reason (1 to {_REASON_MAX} characters)")
-    if _DIGIT_RUN.search(text):
-        raise InvalidEvent("reason: must not contain a long digit run (no numbers, please)")
-    return text
+    return check_text(reason, "reason", max_chars=_REASON_MAX)
 
 
 # -- find ------------------------------------------------------------------------------------
@@ -230,14 +226,15 @@ def erasure_blocked(
 
 
 def receipt_id(rng: Rng) -> str:
-    """A random receipt id in groups of four (``3f2a-91bc-...``): log-safe, since the
-    audit log refuses long digit runs and a bare hex id can hold one by chance."""
+    """A random receipt id as a canonical UUID (``3f2a91bc-...``): log-safe, since the
+    audit log refuses number-shaped text and a bare hex id can hold a long digit run by
+    chance, while the UUID form is an id by rule (``storage.numbershape``)."""
     return group(new_id(rng))
 
 
 def group(hex_id: str) -> str:
-    """``abcd1234...`` as ``abcd-1234-...`` (no run of more than four digits)."""
-    return "-".join(hex_id[i : i + 4] for i in range(0, len(hex_id), 4))
+    """A 32-hex id in its canonical UUID form ``8-4-4-4-12``."""
+    return str(uuid.UUID(hex=hex_id))
 
 
 def _live_artefacts(vault: Vault, recording_id: str) -> list[Artefact]:
@@ -340,6 +337,12 @@ def erase(
         detail={"count": len(found)},
     )
     return [_erase_one(vault, config, principal, rec, now=now, rng=rng) for rec in found]
+
+
+def erased_recordings(vault: Vault, outcomes: list[ErasureOutcome]) -> list[Recording]:
+    """The recordings an erasure pass erased (now, or earlier), for erasing their jobs."""
+    done = [o.recording_id for o in outcomes if o.status in ("erased", "already_erased")]
+    return [vault.catalog.get_recording(rid) for rid in done]
 
 
 def run_pending_erasures(

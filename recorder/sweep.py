@@ -10,12 +10,19 @@ One job: act on :mod:`recorder.retention`'s decisions. A pass (:func:`sweep`)::
     artefacts        artefacts due on their own expiry (a transcript at 30 days under a
                      6-month call); an audio artefact takes its whole recording with it
     rejected         spool ``rejected/`` files older than the 24-hour buffer are deleted
+    checkpoint       the audit chain is signed if the policy says it is due
+                     (``storage.audit_policy``: every N entries, every M minutes)
 
 Idempotent and resumable: every page commits on its own, destroyed rows are never due
 again, and blobs are queued in the same transaction as their keys' destruction, so a
 sweeper killed at any point (``step`` hook, RELIABILITY R3) leaves nothing that the next
 pass does not finish, and destroys nothing twice. Receipts carry actor ``retention`` and
 the class name as reason, never a number.
+
+A recording or artefact whose catalog row fails its integrity MAC is never destroyed: it
+is counted as blocked and one ``catalog.integrity`` entry is audited per pass (an edited
+``expires_at`` that pushes a row *out* of the due set is found by ``callrec fsck``, I9,
+which reads every row).
 
 Released holds need nothing special: the rows they kept are still due, so the next pass
 destroys them. :func:`run_periodic` runs passes on an interval for ``serve``/``worker``.
@@ -31,11 +38,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from recorder.ingest.spool import REJECTED
+from recorder.audit_events import AuditAction, record
+from recorder.ingest.spool import REJECTED, open_spool
 from recorder.policy import CLASSES
-from recorder.retention import HOLD_REASON, RetentionClass, destruction_blocked, expiry
+from recorder.retention import (
+    HOLD_REASON,
+    INTEGRITY_REASON,
+    RetentionClass,
+    destruction_blocked,
+    expiry,
+)
 from storage import holds
 from storage import retention_store as store
+from storage.audit_policy import maybe_checkpoint
 from storage.errors import BlobError
 from storage.models import Artefact, ArtefactKind, Recording, State
 from storage.vault import Vault
@@ -149,6 +164,11 @@ class _Pass:
 
     def _keep(self, rec: Recording, art: Artefact | None) -> bool:
         reason = destruction_blocked(rec, art, classes=self.classes, now=self.now)
+        if reason == INTEGRITY_REASON and rec.id not in self.blocked and not self.dry_run:
+            table = "artefacts" if rec.intact else "recordings"
+            record(self.vault.audit, (self.actor, ROLE), AuditAction.INTEGRITY, now=self.now,
+                   outcome="denied", recording_id=rec.id, reason=reason,
+                   detail={"table": table})  # fmt: skip
         if reason is None and self.dry_run and not rec.legal_hold:
             # a dry run does not flag calls captured under a standing hold: ask directly
             reason = HOLD_REASON if holds.is_covered(self.catalog, rec.id) else None
@@ -193,27 +213,27 @@ class _Pass:
 
 
 def purge_rejected(spools: Sequence[Path], *, now: datetime, keep: timedelta) -> int:
-    """Delete files in each spool's ``rejected/`` last modified before ``now - keep``.
+    """Delete entries of each spool's ``rejected/`` last modified before ``now - keep``.
 
     ``rejected/`` holds the PBX's plaintext audio of pairs capture refused; it may not
     outlive the 24-hour buffer the policy promises (P12). Returns how many were deleted.
+    Each entry is removed itself (a symlink, never its target); a ``rejected/`` that is a
+    symlink refuses the spool (:class:`ConfigError`); a directory inside is left alone.
     """
-    cutoff = now - keep
+    cutoff = (now - keep).timestamp() * 1e9
     deleted = 0
     for spool in spools:
-        folder = spool / REJECTED
-        if not folder.is_dir():
+        if not spool.is_dir():
             continue
-        for path in sorted(folder.iterdir()):
-            try:
-                info = path.lstat()
-            except FileNotFoundError:
+        with open_spool(spool) as root:
+            if root.lstat(REJECTED) is None:
                 continue
-            if not path.is_file() or path.is_symlink():
-                continue
-            if datetime.fromtimestamp(info.st_mtime, UTC) <= cutoff:
-                path.unlink(missing_ok=True)
-                deleted += 1
+            with root.subdir(REJECTED) as folder:
+                for entry in folder.entries():
+                    if entry.kind == "directory":
+                        log.warning("spool rejected/ holds a directory; not deleted")
+                    elif entry.mtime_ns <= cutoff and folder.unlink(entry.name):
+                        deleted += 1
     return deleted
 
 
@@ -259,6 +279,8 @@ def sweep(
     run.artefacts_due()
     step("artefacts.done")
     rejected = 0 if dry_run else purge_rejected(spools, now=now, keep=_buffer(classes))
+    if not dry_run:  # the sweep's receipts are signed at once when the policy says so
+        maybe_checkpoint(vault.audit, now=now)
     report = SweepReport(
         now=now,
         dry_run=dry_run,

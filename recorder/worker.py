@@ -31,7 +31,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from recorder.audio import AudioLimits
@@ -44,6 +44,7 @@ from recorder.models import CallEvent, MaskedNumber
 from recorder.providers import FetchSettings, fetch_settings
 from recorder.settings import Paths
 from recorder.timeutil import parse_utc
+from storage.audit_policy import maybe_checkpoint
 from storage.errors import LeaseLost, StorageError
 from storage.jobs import Job, JobStore, jobs_path
 from storage.keyring import FileKeyRing
@@ -61,6 +62,8 @@ _PATTERNS = {
     "twilio": re.compile(r"RE[0-9a-f]{32}"),
     "telnyx": re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
 }
+#: How often the running worker asks whether an audit checkpoint is due.
+CHECKPOINT_CHECK = timedelta(seconds=30)
 _AGENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@\-]{0,63}")
 _SERVICE = re.compile(r"\+?[0-9]{2,15}")
 
@@ -167,6 +170,7 @@ class Worker:
         self._rng = rng
         self.worker_id = worker_id
         self._region = default_region
+        self._checked = datetime.min.replace(tzinfo=UTC)  # last checkpoint check
 
     @property
     def parts(self) -> WorkerParts:
@@ -194,6 +198,8 @@ class Worker:
         try:
             if job.attempts > self.settings.max_attempts:
                 raise _Permanent(f"gave up after {job.attempts - 1} attempts (worker lost each)")
+            if job.payload_error is not None:
+                raise _Permanent(job.payload_error)
             recording_id, duplicate = self._process(job)
         except LeaseLost:
             log.warning("job %d: lease lost to another worker", job.id)
@@ -210,6 +216,9 @@ class Worker:
             return self._retry(job, f"storage: {type(exc).__name__}: {exc}")
         except OSError as exc:  # the in-memory media file (memory limits): transient
             return self._retry(job, f"local I/O: {exc.strerror or type(exc).__name__}")
+        except Exception as exc:  # noqa: BLE001 - a bug on one job must not kill the worker
+            log.error("job %d: unexpected %s", job.id, type(exc).__name__)
+            return self._retry(job, f"unexpected {type(exc).__name__}")
         try:
             jobs.complete(job.id, worker=self.worker_id, now=self._now())
         except LeaseLost:
@@ -326,6 +335,19 @@ class Worker:
 
     # -- the loop -----------------------------------------------------------------------
 
+    def _checkpoint(self) -> None:
+        """Sign the audit chain when the policy says so (``storage.audit_policy``): the
+        worker is one of the long-running processes that keep the "every M minutes" part."""
+        now = self._now()
+        if self._parts is None or now - self._checked < CHECKPOINT_CHECK:
+            return
+        self._checked = now
+        audit = self._parts.capturer.vault.audit
+        try:
+            maybe_checkpoint(audit, now=now)
+        except StorageError as exc:
+            log.warning("worker: audit checkpoint not written: %s", type(exc).__name__)
+
     def run(self, stop_event: threading.Event, poll_interval: float = 0.5) -> int:
         """Process jobs until ``stop_event`` is set; sleep ``poll_interval`` when idle.
 
@@ -345,6 +367,7 @@ class Worker:
                     log.error("worker: unexpected %s; carrying on", type(exc).__name__)
                     self.close()
                     result = None
+                self._checkpoint()
                 if result is None:
                     stop_event.wait(poll_interval)
                 else:

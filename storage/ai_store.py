@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from storage import sealing
 from storage.catalog import Catalog
 from storage.catalog_schema import decode_ts, encode_ts
 from storage.errors import NotFoundError, SchemaError
@@ -72,12 +73,13 @@ def set_call_ai(
     """Record the AI notice, opt-out point and language of a call (joins a transaction)."""
     if optout_at_ms is not None and optout_at_ms < 0:
         raise ValueError("optout_at_ms must be >= 0")
-    count = catalog.change(
-        "recording the AI notice",
-        "UPDATE recordings SET ai_notice = ?, ai_optout_at_ms = ?, ai_language = ?, "
-        "ai_opted_out = CASE WHEN ? = 0 THEN 1 ELSE ai_opted_out END WHERE id = ?",
-        (int(notice), optout_at_ms, language or None, optout_at_ms, recording_id),
-    )
+    with sealing.guarded(catalog, "recordings", sealing.by_id([recording_id])):
+        count = catalog.change(
+            "recording the AI notice",
+            "UPDATE recordings SET ai_notice = ?, ai_optout_at_ms = ?, ai_language = ?, "
+            "ai_opted_out = CASE WHEN ? = 0 THEN 1 ELSE ai_opted_out END WHERE id = ?",
+            (int(notice), optout_at_ms, language or None, optout_at_ms, recording_id),
+        )
     if count == 0:
         raise NotFoundError("recording not found")
 
@@ -86,12 +88,13 @@ def set_optout(catalog: Catalog, recording_id: str, *, at_ms: int) -> None:
     """Record an opt-out point; ``0`` also sets the recording's ``ai_opted_out`` flag."""
     if at_ms < 0:
         raise ValueError("at_ms must be >= 0")
-    count = catalog.change(
-        "recording an AI opt-out",
-        "UPDATE recordings SET ai_optout_at_ms = ?, "
-        "ai_opted_out = CASE WHEN ? = 0 THEN 1 ELSE ai_opted_out END WHERE id = ?",
-        (at_ms, at_ms, recording_id),
-    )
+    with sealing.guarded(catalog, "recordings", sealing.by_id([recording_id])):
+        count = catalog.change(
+            "recording an AI opt-out",
+            "UPDATE recordings SET ai_optout_at_ms = ?, "
+            "ai_opted_out = CASE WHEN ? = 0 THEN 1 ELSE ai_opted_out END WHERE id = ?",
+            (at_ms, at_ms, recording_id),
+        )
     if count == 0:
         raise NotFoundError("recording not found")
 
@@ -114,7 +117,11 @@ def ai_flags(catalog: Catalog, recording_id: str) -> AiFlags:
 
 
 def pending(catalog: Catalog) -> list[str]:
-    """Available recordings AI may process and has not: told, not opted out, no run yet."""
+    """Available recordings AI may process and has not: told, not opted out, no run yet.
+
+    Only rows whose integrity MAC holds (``storage.guard``): a notice set by editing the
+    database never makes a call AI-eligible.
+    """
     rows = catalog.rows(
         "listing calls waiting for AI",
         "SELECT r.id FROM recordings r LEFT JOIN ai_runs a ON a.recording_id = r.id "
@@ -122,7 +129,9 @@ def pending(catalog: Catalog) -> list[str]:
         "AND r.restricted = 0 AND coalesce(r.ai_optout_at_ms, 1) > 0 AND a.recording_id IS NULL "
         "ORDER BY r.started_at, r.id",
     )
-    return [str(row["id"]) for row in rows]
+    ids = [str(row["id"]) for row in rows]
+    intact = {key[0] for key in sealing.intact_keys(catalog, "recordings", sealing.by_id(ids))}
+    return [i for i in ids if i in intact]
 
 
 def _run(row: dict[str, Any]) -> AiRun:
@@ -179,18 +188,26 @@ def set_retention(
     catalog: Catalog, recording_id: str, *, retention_class: str, expires_at: datetime | None
 ) -> None:
     """Move a recording (and its live audio artefact) to another class and expiry."""
-    count = catalog.change(
-        "changing a retention class",
-        "UPDATE recordings SET retention_class = ?, expires_at = ? WHERE id = ?",
-        (retention_class, encode_ts(expires_at), recording_id),
-    )
+    with sealing.guarded(catalog, "recordings", sealing.by_id([recording_id])):
+        count = catalog.change(
+            "changing a retention class",
+            "UPDATE recordings SET retention_class = ?, expires_at = ? WHERE id = ?",
+            (retention_class, encode_ts(expires_at), recording_id),
+        )
     if count == 0:
         raise NotFoundError("recording not found")
-    catalog.change(
-        "changing an audio expiry",
-        "UPDATE artefacts SET expires_at = ? WHERE recording_id = ? AND kind = ? AND state != ?",
-        (encode_ts(expires_at), recording_id, ArtefactKind.AUDIO.value, State.DESTROYED.value),
+    audio = catalog.rows(
+        "finding the live audio",
+        "SELECT id FROM artefacts WHERE recording_id = ? AND kind = ? AND state != ?",
+        (recording_id, ArtefactKind.AUDIO.value, State.DESTROYED.value),
     )
+    with sealing.guarded(catalog, "artefacts", sealing.by_id(r["id"] for r in audio)):
+        catalog.change(
+            "changing an audio expiry",
+            "UPDATE artefacts SET expires_at = ? WHERE recording_id = ? AND kind = ? "
+            "AND state != ?",
+            (encode_ts(expires_at), recording_id, ArtefactKind.AUDIO.value, State.DESTROYED.value),
+        )
 
 
 # -- the P19 review-sample queue -----------------------------------------------------------
@@ -214,18 +231,21 @@ def sampled_ids(catalog: Catalog) -> set[str]:
 
 def add_sample(catalog: Catalog, sample: Sample) -> None:
     """Put a drawn call in a reviewer's queue (a second draw of the same pair is a no-op)."""
-    catalog.change(
-        "queueing an AI sample",
-        "INSERT OR IGNORE INTO ai_samples (recording_id, reviewer_id, drawn_at, rate_ppm, seed) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (
-            sample.recording_id,
-            sample.reviewer_id,
-            encode_ts(sample.drawn_at),
-            sample.rate_ppm,
-            sample.seed,
-        ),
-    )
+    with catalog.atomic("queueing an AI sample"):
+        added = catalog.change(
+            "queueing an AI sample",
+            "INSERT OR IGNORE INTO ai_samples (recording_id, reviewer_id, drawn_at, rate_ppm, "
+            "seed) VALUES (?, ?, ?, ?, ?)",
+            (
+                sample.recording_id,
+                sample.reviewer_id,
+                encode_ts(sample.drawn_at),
+                sample.rate_ppm,
+                sample.seed,
+            ),
+        )
+        if added:
+            sealing.seal(catalog, "ai_samples", [(sample.recording_id, sample.reviewer_id)])
 
 
 def samples_for(catalog: Catalog, reviewer_id: str) -> list[Sample]:
@@ -255,13 +275,8 @@ def samples_for(catalog: Catalog, reviewer_id: str) -> list[Sample]:
 
 
 def is_sampled(catalog: Catalog, reviewer_id: str, recording_id: str) -> bool:
-    """True if the call was drawn for this reviewer."""
-    row = catalog.one(
-        "checking an AI sample",
-        "SELECT 1 AS x FROM ai_samples WHERE reviewer_id = ? AND recording_id = ?",
-        (reviewer_id, recording_id),
-    )
-    return row is not None
+    """True if the call was drawn for this reviewer (and the row's integrity MAC holds)."""
+    return bool(sealing.intact_keys(catalog, "ai_samples", [(recording_id, reviewer_id)]))
 
 
 def set_verdict(

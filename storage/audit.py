@@ -23,9 +23,12 @@ Why this shape (ARCHITECTURE.md §2 "Audit log", RELIABILITY.md T-AUD, invariant
 Threat model and limits (stated, not hidden): an attacker who can write the database can
 recompute hashes; only signed checkpoints anchor the chain. Any change at or before the
 latest checkpoint is detected. Entries appended after the latest checkpoint are protected
-only by the chain: an attacker may truncate or extend that tail undetected, so checkpoint
-often. Deleting the newest checkpoint from *both* the file and the witness table (a rollback
-of everything the attacker controls) is undetectable without an off-host copy of the file.
+only by the chain, so checkpoints are automatic (``storage.audit_policy``: every N
+entries here, every M minutes from the long-running processes) and, with a policy,
+``verify`` fails when more entries lie beyond the newest checkpoint than the policy
+allows, which is what deleting the checkpoint rows *and* the file looks like. Rolling
+everything back to an older checkpoint (both copies) and truncating to within the policy's
+tail stays undetectable without an off-host copy of the file.
 
 ``verify`` reports the first bad entry as :class:`AuditChainBroken` ``(seq, reason)``. For
 any single edit, deletion, insertion, reorder or truncation in which the attacker recomputes
@@ -44,7 +47,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
+import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -53,6 +56,7 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, cast
 
+from storage import safejson
 from storage.audit_checkpoints import (
     append_checkpoint,
     make_checkpoint,
@@ -61,14 +65,16 @@ from storage.audit_checkpoints import (
     signature_valid,
     utc_text,
 )
+from storage.audit_policy import CheckpointPolicy, check_coverage, tail
 from storage.crypto import signing_public_key
-from storage.errors import AuditChainBroken, AuditError, StorageError
+from storage.errors import AuditChainBroken, AuditError, MalformedJson, StorageError
 from storage.models import AuditEntry, AuditEvent, Checkpoint
+from storage.numbershape import number_shaped
 
 GENESIS = "0" * 64
+log = logging.getLogger(__name__)
 
 _enc: Any = encode_basestring  # C-accelerated JSON string quoting (ensure_ascii=False)
-_DIGIT_RUN = re.compile(r"\d{7,}")  # Unicode digits too (fullwidth etc.)
 _SELECT = (
     "SELECT seq, ts, actor_id, actor_role, action, recording_id, artefact, purpose, outcome,"
     " reason, detail, prev_hash, hash FROM audit_log"
@@ -153,12 +159,13 @@ def _plain(value: Any, name: str, *, nullable: bool = False) -> str | None:
 
 
 def _free_text(value: str | None, name: str) -> None:
-    """Refuse free text with 7+ consecutive digits: a possible phone or card number (A5).
+    """Refuse number-shaped free text: a possible phone or card number (A5).
 
-    A cheap last line of defence, applied to reason, purpose and detail only: ids are
-    UUIDs whose hex can contain such runs by chance. Masking upstream is the real control.
+    A cheap last line of defence (:func:`storage.numbershape.number_shaped`, the rule every
+    field shares), applied to reason, purpose and detail only: ids are checked where they
+    are made. Masking upstream is the real control.
     """
-    if value is not None and _DIGIT_RUN.search(value):
+    if value is not None and number_shaped(value):
         raise AuditError(f"audit field {name} contains a long digit run (possible number)")
 
 
@@ -196,9 +203,9 @@ def _entry(row: Row) -> AuditEntry:
             artefact=art,
             purpose=purpose,
             reason=reason,
-            detail=json.loads(detail),
+            detail=safejson.loads(detail),
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, MalformedJson) as exc:
         raise AuditError("audit entry is malformed") from exc
     return AuditEntry(seq=seq, event=event, prev_hash=prev, hash=h)
 
@@ -212,10 +219,13 @@ class AuditLog:
         *,
         signing_seed: bytes | None = None,
         checkpoint_path: Path | None = None,
+        policy: CheckpointPolicy | None = None,
     ) -> None:
         self._conn = conn
         self._seed = signing_seed
         self._path = checkpoint_path
+        self.policy = policy
+        self._appended = 0  # entries appended by this object since its last checkpoint
         self.ensure_schema(conn)
 
     # -- schema and transactions ----------------------------------------------------------
@@ -286,7 +296,31 @@ class AuditLog:
             if own:
                 _rollback(self._conn)
             raise AuditError("cannot append to the audit log") from exc
+        self._appended += 1
+        if own:
+            self.committed()
         return AuditEntry(seq=seq, event=event, prev_hash=prev, hash=digest)
+
+    def committed(self) -> None:
+        """After a commit: sign a checkpoint if the policy's N entries are reached.
+
+        Called by :meth:`append` and by the catalog after each transaction it commits.
+        Never raises: the entries are committed whatever happens here, and a chain that
+        cannot be checkpointed (broken, unsigned store) is what ``verify`` reports.
+        """
+        policy = self.policy
+        if policy is None or self._appended < policy.every_entries or not self.can_checkpoint:
+            return
+        if _in_transaction(self._conn):
+            return
+        self._appended = 0
+        try:
+            size, beyond, _ = tail(self)
+            row = self._one(_SELECT + " WHERE seq = ?", (size,))
+            if beyond >= policy.every_entries and row is not None:
+                self.checkpoint(_entry(row).event.ts)  # the newest entry's time: no clock
+        except StorageError as exc:
+            log.warning("automatic audit checkpoint failed: %s", type(exc).__name__)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -343,6 +377,11 @@ class AuditLog:
             return signing_public_key(self._seed)
         except StorageError as exc:
             raise AuditError("audit signing seed is unusable") from exc
+
+    @property
+    def can_checkpoint(self) -> bool:
+        """True if this log has a signing seed and a checkpoint file to write to."""
+        return self._seed is not None and self._path is not None
 
     def checkpoint(self, now: datetime) -> Checkpoint:
         """Sign the current head and append it to the checkpoint file (0600, fsynced).
@@ -432,9 +471,12 @@ class AuditLog:
         return file_cps
 
     def verify(self, *, public_key: bytes | None = None) -> VerifyReport:
-        """Verify everything: checkpoints, then the whole chain from genesis (I6)."""
+        """Verify everything: checkpoints, then the whole chain from genesis (I6), then,
+        with a policy, that no more entries lie beyond the newest checkpoint than it allows."""
         cps = self.verify_checkpoints(public_key=public_key)
         size, head = self._walk(0, None, cps)
+        if self.policy is not None:
+            check_coverage(size, cps, self.policy)
         return VerifyReport(size=size, head=head, checkpoints_checked=len(cps))
 
     def verify_range(

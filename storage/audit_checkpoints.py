@@ -16,18 +16,22 @@ import hashlib
 import json
 import os
 import re
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storage import safejson
 from storage.crypto import sign, verify_signature
-from storage.errors import AuditError, IntegrityError, StorageError
+from storage.errors import AuditError, IntegrityError, MalformedJson, StorageError
 from storage.models import Checkpoint
+from storage.safedir import open_regular
 
 NO_PREVIOUS = "0" * 64
 #: Domain separation: a checkpoint signature can never be mistaken for another signed message.
 CHECKPOINT_CONTEXT = b"callrec audit checkpoint v1\n"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = {"head", "prev", "sig", "size", "ts"}
+_LINE_JSON = safejson.JsonLimits(max_bytes=4096, max_depth=2)
 
 
 def utc_text(ts: datetime) -> str:
@@ -85,7 +89,7 @@ def encode_line(cp: Checkpoint) -> bytes:
 def parse_line(raw: bytes, lineno: int) -> Checkpoint:
     """A checkpoint from one line; :class:`AuditError` naming ``lineno`` if malformed."""
     try:
-        body = json.loads(raw)
+        body = safejson.loads(raw, limits=_LINE_JSON)
         if not isinstance(body, dict) or set(body) != _FIELDS:
             raise ValueError("fields")
         size, head, prev, sig, ts = (body[k] for k in ("size", "head", "prev", "sig", "ts"))
@@ -97,7 +101,7 @@ def parse_line(raw: bytes, lineno: int) -> Checkpoint:
         if when.tzinfo is None:
             raise ValueError("ts")
         return Checkpoint(size=size, head=head, prev=prev, ts=when, signature=bytes.fromhex(sig))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, MalformedJson) as exc:
         raise AuditError(f"checkpoint file line {lineno} is corrupt") from exc
 
 
@@ -109,9 +113,14 @@ def read_checkpoints(path: Path) -> list[Checkpoint]:
     naming its line number.
     """
     try:
-        data = path.read_bytes()
+        fd = open_regular(path)
     except FileNotFoundError:
         return []
+    except OSError as exc:  # ELOOP: a symlink planted in the data dir is never followed
+        raise AuditError("cannot read the checkpoint file (not a regular file?)") from exc
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise AuditError("cannot read the checkpoint file") from exc
     lines = data.split(b"\n")[:-1]  # drops the "" after the last newline, or a torn line
@@ -126,8 +135,11 @@ def append_checkpoint(path: Path, cp: Checkpoint) -> None:
     """
     try:
         created = not path.exists()
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(path, flags | os.O_CLOEXEC, 0o600)
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise AuditError("the checkpoint file is not a regular file")
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 os.ftruncate(fd, os.pread(fd, size, 0).rfind(b"\n") + 1)

@@ -14,16 +14,22 @@ Durable write (``FileBlobStore``)::
       ─► caller writes ─► flush ─► fsync(file) ─► rename to root/ab/<name>.crx ─► fsync(dir)
 
 Any ``OSError`` on the way (``ENOSPC``, ``EIO``) becomes :class:`BlobError`, the temp is
-removed and no final file is left. A failed ``fsync`` is never retried: after a failed
-fsync the kernel may have dropped the dirty pages, so the only safe answer is to discard
-and let the caller rewrite from its source.
+removed and no final file is left. Nothing in the tree is reached through a symlink: the
+root and every shard must be real directories (checked with ``lstat`` before each use), a
+blob is opened ``O_NOFOLLOW`` and must be a regular file (``fstat``), and a symlink or
+FIFO planted where a blob should be is "not found" / :class:`BlobError`, never followed.
+A failed ``fsync`` is never retried: after a failed fsync the kernel may have dropped the
+dirty pages, so the only safe answer is to discard and let the caller rewrite from its
+source.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -33,6 +39,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from storage.errors import BlobError, NotFoundError
 from storage.fsutil import REAL_OPS, FsOps, create_temp, fsync_dir, make_private_dir
+from storage.safedir import NOT_REGULAR, open_regular
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -134,6 +141,8 @@ class FileBlobStore:
             make_private_dir(root, ops)
         except OSError as exc:
             raise BlobError("cannot create the blob directory") from exc
+        if root.is_symlink():
+            raise BlobError("the blob directory is a symlink: refused")
 
     @property
     def root(self) -> Path:
@@ -148,9 +157,22 @@ class FileBlobStore:
         check_name(name)
         return self._root / name[:2] / (name + SUFFIX)
 
+    def _checked(self, name: str) -> Path:
+        """:meth:`path`, after checking its shard is a real directory if it exists."""
+        path = self.path(name)
+        try:
+            info = path.parent.lstat()
+        except FileNotFoundError:
+            return path
+        except OSError as exc:
+            raise BlobError("cannot read the blob directory") from exc
+        if not stat.S_ISDIR(info.st_mode):
+            raise BlobError("a blob shard is not a plain directory (symlink?): refused")
+        return path
+
     @contextmanager
     def write(self, name: str) -> Iterator[BinaryIO]:
-        final = self.path(name)
+        final = self._checked(name)
         shard = final.parent
         try:
             if not shard.is_dir():
@@ -186,28 +208,35 @@ class FileBlobStore:
             raise BlobError("blob write failed") from exc
 
     def open(self, name: str) -> BinaryIO:
-        path = self.path(name)
+        path = self._checked(name)
         try:
-            return path.open("rb")
+            fd = open_regular(path)
         except FileNotFoundError as exc:
             raise NotFoundError("blob not found") from exc
         except OSError as exc:
+            if exc.errno == NOT_REGULAR:
+                raise BlobError("blob is not a regular file") from exc
             raise BlobError("cannot open blob") from exc
+        return os.fdopen(fd, "rb")
 
     def size(self, name: str) -> int:
-        path = self.path(name)
+        path = self._checked(name)
         try:
-            return path.stat().st_size
+            return path.lstat().st_size
         except FileNotFoundError as exc:
             raise NotFoundError("blob not found") from exc
         except OSError as exc:
             raise BlobError("cannot stat blob") from exc
 
     def exists(self, name: str) -> bool:
-        return self.path(name).is_file()
+        check_name(name)  # an invalid name is a BlobError, as everywhere
+        try:
+            return stat.S_ISREG(self._checked(name).lstat().st_mode)
+        except (OSError, BlobError):
+            return False
 
     def delete(self, name: str) -> None:
-        path = self.path(name)
+        path = self._checked(name)
         try:
             self._ops.unlink(str(path))
         except FileNotFoundError:
@@ -225,7 +254,7 @@ class FileBlobStore:
         except OSError as exc:
             raise BlobError("cannot list blobs") from exc
         for entry in entries:
-            if _SHARD.fullmatch(entry.name) and entry.is_dir():
+            if _SHARD.fullmatch(entry.name) and entry.is_dir() and not entry.is_symlink():
                 yield entry
 
     def _entries(self, shard: Path) -> list[Path]:
@@ -259,7 +288,7 @@ class FileBlobStore:
 
     def modified_at(self, name: str) -> datetime:
         try:
-            return datetime.fromtimestamp(self.path(name).stat().st_mtime, UTC)
+            return datetime.fromtimestamp(self._checked(name).lstat().st_mtime, UTC)
         except FileNotFoundError:
             raise NotFoundError("blob not found") from None
         except OSError as exc:
@@ -289,7 +318,7 @@ class FileBlobStore:
 
 def _mtime(path: Path) -> datetime:
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return datetime.fromtimestamp(path.lstat().st_mtime, UTC)
     except OSError:
         return datetime.max.replace(tzinfo=UTC)  # gone or unreadable: never "old"
 

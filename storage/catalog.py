@@ -27,7 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from storage import sealing
 from storage.catalog_schema import (
+    GUARD_VERSION,
     MIGRATIONS,
     RECORDING_COLUMNS,
     artefact_params,
@@ -45,6 +47,7 @@ from storage.errors import (
     StorageError,
 )
 from storage.fsutil import prepare_private_db
+from storage.guard import TABLES, Guard
 from storage.models import Artefact, ArtefactKind, NewRecording, Recording, State, WrappedKey
 
 BUSY_TIMEOUT_MS = 5000
@@ -64,8 +67,37 @@ def _script(statements: Sequence[str]) -> Migration:
     return run
 
 
+def _guard_step(guard: Guard | None) -> Migration:
+    """The guard migration: add the ``guard`` columns, then seal every row already there
+    (with the keyring's key, in the migration's transaction). Without a key a catalog that
+    holds rows cannot be upgraded: they would all read as tampered."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        _script(MIGRATIONS[GUARD_VERSION - 1])(conn)
+        for table in TABLES:
+            cursor = conn.execute(sealing.select_sql(table))
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            if rows and guard is None:
+                raise SchemaError("upgrading this catalog needs the keyring (open the vault)")
+            for row in rows:
+                assert guard is not None  # noqa: S101 - checked above
+                conn.execute(
+                    f"UPDATE {table} SET guard = ? WHERE "  # noqa: S608 - fixed table names
+                    + " AND ".join(f"{c} = ?" for c in sealing.key_of_columns(table)),
+                    (guard.seal(table, row), *sealing.key_of(table, row)),
+                )
+
+    return run
+
+
+def default_migrations(guard: Guard | None = None) -> tuple[Migration, ...]:
+    """Every migration; the last one seals existing rows with ``guard``."""
+    return (*(_script(m) for m in MIGRATIONS[: GUARD_VERSION - 1]), _guard_step(guard))
+
+
 #: Migration ``i`` takes the schema from version ``i`` to ``i + 1``.
-DEFAULT_MIGRATIONS: tuple[Migration, ...] = tuple(_script(m) for m in MIGRATIONS)
+DEFAULT_MIGRATIONS: tuple[Migration, ...] = default_migrations()
 SCHEMA_VERSION = len(DEFAULT_MIGRATIONS)
 
 _STATE_RANK = {State.PENDING: 0, State.AVAILABLE: 1, State.DESTROYED: 2}
@@ -157,17 +189,52 @@ def _prepare_file(path: Path) -> None:
 class Catalog:
     """Recordings, artefacts and wrapped keys in one SQLite database."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, guard: Guard | None = None) -> None:
         """Wrap a connection already configured and migrated; real code uses :meth:`open`.
 
         The pragmas are checked here too, so no ``Catalog`` exists without them (D5).
         """
         assert_pragmas(conn)
         self._conn = conn
+        self._guard = guard
+        self._after_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` after every transaction of :meth:`transaction` commits (the audit
+        log's automatic checkpoints, ``storage.audit_policy``). Hooks must not raise."""
+        self._after_commit.append(hook)
+
+    @property
+    def guard(self) -> Guard | None:
+        """The integrity key of this catalog's rows (``storage.guard``), if attached."""
+        return self._guard
+
+    def attach_guard(self, guard: Guard) -> None:
+        """Attach the integrity key (the vault does, from its keyring)."""
+        self._guard = guard
+
+    def recording_from_row(self, row: Mapping[str, Any]) -> Recording:
+        """A recording row (:data:`RECORDING_COLUMNS`) with its integrity verdict."""
+        guard = self._guard
+        return to_recording(row, intact=guard is not None and guard.intact("recordings", row))
+
+    def artefact_from_row(self, row: Mapping[str, Any]) -> Artefact:
+        """An artefact row with its integrity verdict."""
+        guard = self._guard
+        return to_artefact(row, intact=guard is not None and guard.intact("artefacts", row))
 
     @classmethod
-    def open(cls, path: Path, *, migrations: Sequence[Migration] = DEFAULT_MIGRATIONS) -> Catalog:
-        """Open (creating if needed) the catalog at ``path``, check pragmas, migrate."""
+    def open(
+        cls,
+        path: Path,
+        *,
+        migrations: Sequence[Migration] | None = None,
+        guard: Guard | None = None,
+    ) -> Catalog:
+        """Open (creating if needed) the catalog at ``path``, check pragmas, migrate.
+
+        ``guard`` (from the keyring) seals existing rows when the guard migration runs.
+        """
         conn: sqlite3.Connection | None = None
         try:
             with _translated("opening the catalog"):
@@ -179,12 +246,12 @@ class Catalog:
                 conn.execute("PRAGMA secure_delete = ON")
                 conn.execute("PRAGMA foreign_keys = ON")
             assert_pragmas(conn)
-            migrate(conn, migrations)
+            migrate(conn, default_migrations(guard) if migrations is None else migrations)
         except BaseException:
             if conn is not None:
                 conn.close()
             raise
-        return cls(conn)
+        return cls(conn, guard=guard)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -230,6 +297,8 @@ class Catalog:
         except CatalogError:
             self._rollback()
             raise
+        for hook in self._after_commit:
+            hook()
 
     def _in_transaction(self) -> bool:
         with _translated("checking the transaction state"):
@@ -241,7 +310,7 @@ class Catalog:
                 self._conn.execute("ROLLBACK")
 
     @contextmanager
-    def _atomic(self, what: str) -> Iterator[None]:
+    def atomic(self, what: str) -> Iterator[None]:
         """Make several statements one unit: a savepoint inside the caller's transaction,
         else a transaction of their own."""
         if not self._in_transaction():
@@ -301,14 +370,16 @@ class Catalog:
 
     def insert_recording(self, rec: NewRecording) -> None:
         """Insert a ``pending`` recording; :class:`DuplicateError` on (provider, provider id)."""
-        self.change("inserting a recording", _INSERT_RECORDING, recording_params(rec))
+        with self.atomic("inserting a recording"):
+            self.change("inserting a recording", _INSERT_RECORDING, recording_params(rec))
+            sealing.seal(self, "recordings", [(rec.id,)])
 
     def get_recording(self, recording_id: str) -> Recording:
         """The recording row; :class:`NotFoundError` if there is none."""
         row = self.one("reading a recording", _SELECT_RECORDINGS + " WHERE id = ?", (recording_id,))
         if row is None:
             raise NotFoundError("recording not found")
-        return to_recording(row)
+        return self.recording_from_row(row)
 
     def find_recording(self, provider: str, provider_id: str) -> Recording | None:
         """The recording a provider knows as ``provider_id``, if stored (idempotent ingest)."""
@@ -317,14 +388,14 @@ class Catalog:
             _SELECT_RECORDINGS + " WHERE provider = ? AND provider_id = ?",
             (provider, provider_id),
         )
-        return None if row is None else to_recording(row)
+        return None if row is None else self.recording_from_row(row)
 
     def set_recording_state(self, recording_id: str, state: State) -> None:
         """Move a recording forward (pending → available → destroyed; same state: no-op).
 
         Going back is refused: a destroyed recording never becomes readable again.
         """
-        with self._atomic("setting a recording state"):
+        with sealing.guarded(self, "recordings", [(recording_id,)]):
             _check_transition(self.get_recording(recording_id).state, state)
             self.change(
                 "setting a recording state",
@@ -341,13 +412,14 @@ class Catalog:
         ai_opted_out: bool | None = None,
     ) -> None:
         """Set any of a recording's flags; ``None`` leaves that flag as it is."""
-        count = self.change(
-            "setting recording flags",
-            "UPDATE recordings SET legal_hold = coalesce(?, legal_hold), "
-            "restricted = coalesce(?, restricted), ai_opted_out = coalesce(?, ai_opted_out) "
-            "WHERE id = ?",
-            (_flag(legal_hold), _flag(restricted), _flag(ai_opted_out), recording_id),
-        )
+        with sealing.guarded(self, "recordings", [(recording_id,)]):
+            count = self.change(
+                "setting recording flags",
+                "UPDATE recordings SET legal_hold = coalesce(?, legal_hold), "
+                "restricted = coalesce(?, restricted), ai_opted_out = coalesce(?, ai_opted_out) "
+                "WHERE id = ?",
+                (_flag(legal_hold), _flag(restricted), _flag(ai_opted_out), recording_id),
+            )
         if count == 0:
             raise NotFoundError("recording not found")
 
@@ -358,7 +430,7 @@ class Catalog:
             _SELECT_RECORDINGS + " WHERE ?1 IS NULL OR state = ?1 ORDER BY started_at, id",
             (None if state is None else State(state).value,),
         )
-        return [to_recording(row) for row in rows]
+        return [self.recording_from_row(row) for row in rows]
 
     def recordings_by_digest(self, digest: str) -> list[Recording]:
         """Every recording whose caller lookup digest is ``digest`` (subject access, M4)."""
@@ -367,7 +439,7 @@ class Catalog:
             _SELECT_RECORDINGS + " WHERE caller_digest = ? ORDER BY started_at, id",
             (digest,),
         )
-        return [to_recording(row) for row in rows]
+        return [self.recording_from_row(row) for row in rows]
 
     # -- artefacts ------------------------------------------------------------------------
 
@@ -376,13 +448,14 @@ class Catalog:
         if key.artefact_id != artefact.id:
             raise CatalogError("wrapped key does not belong to this artefact")
         params = artefact_params(artefact)
-        with self._atomic("inserting an artefact"):
+        with self.atomic("inserting an artefact"):
             self._conn.execute(_INSERT_ARTEFACT, params)
             self._conn.execute(
                 "INSERT INTO keys (artefact_id, kek_version, wrapped, created_at) "
                 "VALUES (?, ?, ?, ?)",
                 (key.artefact_id, key.kek_version, key.wrapped, params["created_at"]),
             )
+            sealing.seal(self, "artefacts", [(artefact.id,)])
 
     def get_artefact(self, artefact_id: str) -> Artefact:
         """The artefact row; :class:`NotFoundError` if there is none."""
@@ -391,7 +464,7 @@ class Catalog:
         )
         if row is None:
             raise NotFoundError("artefact not found")
-        return to_artefact(row)
+        return self.artefact_from_row(row)
 
     def artefacts_for(self, recording_id: str) -> list[Artefact]:
         """All artefacts of a recording (destroyed ones included), in creation order."""
@@ -400,7 +473,7 @@ class Catalog:
             "SELECT * FROM artefacts WHERE recording_id = ? ORDER BY created_at, id",
             (recording_id,),
         )
-        return [to_artefact(row) for row in rows]
+        return [self.artefact_from_row(row) for row in rows]
 
     def artefact_by_kind(self, recording_id: str, kind: ArtefactKind) -> Artefact | None:
         """The live artefact of ``kind``; if only destroyed ones exist, the newest of those."""
@@ -410,11 +483,11 @@ class Catalog:
             "ORDER BY state = 'destroyed', created_at DESC, id LIMIT 1",
             (recording_id, ArtefactKind(kind).value),
         )
-        return None if row is None else to_artefact(row)
+        return None if row is None else self.artefact_from_row(row)
 
     def set_artefact_state(self, artefact_id: str, state: State) -> None:
         """Move an artefact forward (pending → available → destroyed; same state: no-op)."""
-        with self._atomic("setting an artefact state"):
+        with sealing.guarded(self, "artefacts", [(artefact_id,)]):
             _check_transition(self.get_artefact(artefact_id).state, state)
             self.change(
                 "setting an artefact state",
@@ -429,7 +502,7 @@ class Catalog:
             "SELECT * FROM artefacts WHERE ?1 IS NULL OR state = ?1 ORDER BY id",
             (None if state is None else State(state).value,),
         )
-        return [to_artefact(row) for row in rows]
+        return [self.artefact_from_row(row) for row in rows]
 
     # -- wrapped keys ---------------------------------------------------------------------
 
@@ -458,7 +531,7 @@ class Catalog:
         )
         return [
             (
-                to_artefact(row),
+                self.artefact_from_row(row),
                 WrappedKey(
                     artefact_id=row["id"],
                     kek_version=row["key_kek_version"],
@@ -515,7 +588,7 @@ class Catalog:
 
     def add_participants(self, recording_id: str, agent_ids: Sequence[str]) -> None:
         """Record ``agent_ids`` as participants of the recording (idempotent)."""
-        with self._atomic("recording participants"):
+        with sealing.guarded(self, "recordings", [(recording_id,)]):
             for agent_id in agent_ids:
                 self.change(
                     "recording participants",

@@ -24,10 +24,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from storage import guard
 from storage.errors import CatalogError, SchemaError
 from storage.models import Artefact, ArtefactKind, LookupDigest, NewRecording, Recording, State
 from storage.schema_access import V_ACCESS as _V_ACCESS
 from storage.schema_ai import V_AI as _V_AI
+from storage.schema_guard import V_GUARD as _V_GUARD
 from storage.schema_qa import V_QA as _V_QA
 from storage.schema_retention import V_RETENTION as _V_RETENTION
 from storage.schema_subject import V_SUBJECT as _V_SUBJECT
@@ -95,7 +97,11 @@ _V1: tuple[str, ...] = (
 )
 
 #: Migration ``i`` (0-based) takes ``user_version`` from ``i`` to ``i + 1``.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V_QA, _V_AI, _V_SUBJECT, _V_ACCESS, _V_RETENTION)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _V1, _V_QA, _V_AI, _V_SUBJECT, _V_ACCESS, _V_RETENTION, _V_GUARD,
+)  # fmt: skip
+#: The migration after which every guarded row must carry its MAC (``storage.guard``).
+GUARD_VERSION = len(MIGRATIONS)
 
 
 # -- rows <-> model objects ---------------------------------------------------------------
@@ -170,8 +176,9 @@ def artefact_params(artefact: Artefact) -> dict[str, Any]:
     }
 
 
-def to_recording(row: Mapping[str, Any]) -> Recording:
-    """A ``recordings`` row (by column name) → :class:`Recording`."""
+def to_recording(row: Mapping[str, Any], *, intact: bool = False) -> Recording:
+    """A ``recordings`` row (by column name) → :class:`Recording`; ``intact`` is the verdict
+    of its integrity MAC (``Catalog.recording_from_row`` decides it)."""
     try:
         digest = None
         if row["caller_digest"] is not None:
@@ -200,13 +207,14 @@ def to_recording(row: Mapping[str, Any]) -> Recording:
             state=State(row["state"]),
             created_at=_required_ts(row["created_at"]),
             participants=split_participants(row.get("participants")),
+            intact=intact,
         )
     except (KeyError, ValueError) as exc:
         raise SchemaError("catalog holds an unreadable recording row") from exc
 
 
 #: Separator of ``group_concat`` in :data:`RECORDING_COLUMNS` (ASCII unit separator).
-PARTICIPANT_SEP = "\x1f"
+PARTICIPANT_SEP = guard.PARTICIPANT_SEP
 #: The columns to select for :func:`to_recording`: the row plus its participants (issue 6).
 RECORDING_COLUMNS = (
     "recordings.*, (SELECT group_concat(p.agent_id, char(31)) FROM recording_participants p "
@@ -219,8 +227,8 @@ def split_participants(value: str | None) -> tuple[str, ...]:
     return () if not value else tuple(sorted(value.split(PARTICIPANT_SEP)))
 
 
-def to_artefact(row: Mapping[str, Any]) -> Artefact:
-    """An ``artefacts`` row (by column name) → :class:`Artefact`."""
+def to_artefact(row: Mapping[str, Any], *, intact: bool = False) -> Artefact:
+    """An ``artefacts`` row (by column name) → :class:`Artefact` (``intact`` as above)."""
     try:
         return Artefact(
             id=row["id"],
@@ -232,6 +240,7 @@ def to_artefact(row: Mapping[str, Any]) -> Artefact:
             ciphertext_size=row["ciphertext_size"],
             created_at=_required_ts(row["created_at"]),
             expires_at=decode_ts(row["expires_at"]),
+            intact=intact,
         )
     except (KeyError, ValueError) as exc:
         raise SchemaError("catalog holds an unreadable artefact row") from exc

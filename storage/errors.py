@@ -26,6 +26,8 @@ escapes. Messages never carry phone numbers, transcript text or key material.
     │   ├── PragmaError         WAL / synchronous=FULL / secure_delete / foreign_keys not in force
     │   ├── SchemaError         database schema newer than this code, or corrupt
     │   └── DuplicateError      (provider, provider id) already stored
+    ├── MalformedJson           a JSON document over the size, nesting or integer-digit
+    │                           limits of storage.safejson, or not UTF-8 JSON at all
     ├── AuditError              the audit log cannot be written or read; an event refused
     │   │                       (PII guard, bad field); a corrupt checkpoint file line
     │   └── AuditChainBroken    verify() found the first bad entry (``.seq``, ``.reason``;
@@ -98,6 +100,10 @@ class SchemaError(CatalogError):
 
 class DuplicateError(CatalogError):
     """A recording with the same (provider, provider id) already exists."""
+
+
+class MalformedJson(StorageError):
+    """A JSON document refused by :func:`storage.safejson.loads` (a fixed phrase says why)."""
 
 
 class AuditError(StorageError):

@@ -9,21 +9,30 @@ Covers the storage half of RELIABILITY.md's invariants:
   authenticate; in ``--quick`` mode it must at least carry the CRX1 header and its key id;
 - I3 no orphan ciphertext files and no temp files (``repair`` removes them: a blob with no
   committed row was never acknowledged to anyone);
-- I6 the audit chain verifies end to end with gap-free sequence numbers.
+- I6 the audit chain verifies end to end with gap-free sequence numbers;
+- I7 (storage half) no text column of the catalog holds a number-shaped value
+  (:func:`storage.numbershape.number_shaped`; JSON columns are scanned value by value;
+  only the columns made to hold the company's own service number are exempt);
+- I9 every row an access or retention decision reads carries its integrity MAC
+  (:mod:`storage.guard`): a mismatch means the database was edited outside callrec.
 
 The recorder adds the scans that need policy knowledge (plaintext canaries, full numbers).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from storage import crypto
-from storage.errors import GoneError, NotFoundError, StorageError
+from storage import crypto, safejson, sealing
+from storage.catalog import Catalog
+from storage.errors import GoneError, MalformedJson, NotFoundError, StorageError
 from storage.models import State
+from storage.numbershape import number_shaped
 from storage.vault import Vault
 
 
@@ -154,4 +163,70 @@ def fsck(
         report.audit_entries = result.size
     except StorageError as exc:
         report.findings.append(Finding(invariant="I6", subject="audit", problem=str(exc)))
+    for table, key in sealing.tampered(vault.catalog):
+        report.findings.append(
+            Finding(invariant="I9", subject=f"{table}/{key}",
+                    problem="row failed its integrity check (edited outside callrec)")
+        )  # fmt: skip
+    report.findings.extend(numbers_in_text(vault.catalog))
     return report
+
+
+#: (table, column) pairs made to hold a number: the company line that was called.
+NUMBER_COLUMNS = frozenset(
+    {("recordings", "service_number"), ("subject_rectifications", "old_value"),
+     ("subject_rectifications", "new_value")}
+)  # fmt: skip
+#: (table, column) pairs holding JSON: scanned value by value (numbers there are counts).
+JSON_COLUMNS = frozenset(
+    {("audit_log", "detail"), ("qa_samples", "params"), ("qa_scorecards", "scores")}
+)
+
+
+#: A hex digest (hash, MAC, lookup digest): 32+ hex characters, never a phone number
+#: (E.164 has at most 15 digits), even when all its characters happen to be digits.
+_DIGEST = re.compile(r"[0-9a-f]{32,128}")
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (k, *_strings(v))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def numbers_in_text(catalog: Catalog) -> list[Finding]:
+    """I7 over the catalog: every text value of every table that is number-shaped.
+
+    ``recordings.caller_display`` is checked too (a masked display passes the rule); the
+    recorder adds the stricter "masked shape or withheld" check on it.
+    """
+    found = []
+    tables = catalog.rows("listing tables", "SELECT name FROM sqlite_master WHERE type = 'table'")
+    for table in sorted(str(t["name"]) for t in tables):
+        info = catalog.rows("reading a schema", f"PRAGMA table_info({table})")
+        columns = [str(c["name"]) for c in info if str(c["type"]).upper() == "TEXT"]
+        keys = [str(c["name"]) for c in sorted(info, key=lambda c: c["pk"]) if c["pk"]]
+        key_sql = " || '/' || ".join(keys) if keys else "rowid"
+        for column in columns:
+            if (table, column) in NUMBER_COLUMNS:
+                continue
+            rows = catalog.rows(
+                "scanning text",
+                f"SELECT {key_sql} AS r, {column} AS v FROM {table} "  # noqa: S608 - schema
+                f"WHERE {column} IS NOT NULL",
+            )
+            for row in rows:
+                texts = [row["v"]] if isinstance(row["v"], str) else []
+                if (table, column) in JSON_COLUMNS and texts:
+                    try:
+                        texts = _strings(safejson.loads(texts[0]))
+                    except MalformedJson:
+                        pass
+                if any(number_shaped(t) and not _DIGEST.fullmatch(t) for t in texts):
+                    found.append(Finding(invariant="I7", subject=f"{table}.{column}/{row['r']}",
+                                         problem="holds a number-shaped value"))  # fmt: skip
+    return found

@@ -19,7 +19,9 @@ Why this shape (issue 5, RELIABILITY.md G1/G4/I5):
   outcome of the worker that took over.
 - No full phone number, transcript text or key material may enter this file: payloads are
   checked by :func:`check_payload`, and ``last_error`` is shortened and stripped of digit
-  runs by :func:`clean_error`.
+  runs by :func:`clean_error`. Finished jobs are purged after a retention of their own
+  (:meth:`JobStore.purge_finished`) and a data subject's jobs go with their calls
+  (:meth:`JobStore.erase`).
 
 Times are passed in (aware datetimes) and stored as integer microseconds since the epoch,
 which sort and compare exactly in SQL.
@@ -38,9 +40,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from storage import safejson
 from storage.catalog import BUSY_TIMEOUT_MS, assert_pragmas
-from storage.errors import JobError, LeaseLost, StorageError
+from storage.errors import JobError, LeaseLost, MalformedJson, StorageError
 from storage.fsutil import prepare_private_db
+from storage.numbershape import number_shaped
 
 JobState = Literal["queued", "leased", "done", "failed"]
 STATES: tuple[JobState, ...] = ("queued", "leased", "done", "failed")
@@ -86,19 +90,12 @@ _ALL = _SELECT + "ORDER BY id DESC LIMIT ?"
 _IN_STATE = _SELECT + "WHERE state = ? ORDER BY id DESC LIMIT ?"
 _OWNED = " WHERE id = ? AND state = 'leased' AND lease_owner = ?"
 
-# A phone number in any common spelling: optional +, 7 or more digits, separators between.
-_NUMBERISH = re.compile(r"\+?\d(?:[\s().\-/]*\d){6,}")
-# ... or inside free text after +, %2B, tel: or sip: (a masked "+4791234***" is not one).
-_PLUS_NUMBER = re.compile(r"(?:\+|%2[bB]|tel:|sip:)\s*\d(?:[\s().\-/]*\d){6,}(?![\d*])")
-# At least 7 decimal digits anywhere (a quick pre-test; \D and \d never overlap, so no
-# backtracking blow-up).
-_SEVEN_DIGITS = re.compile(r"(?:\D*\d){7}")
 #: Payload keys whose value may be a full number: the operator's own service line that was
 #: called (configuration, not personal data; the catalog keeps it in clear too).
 NUMBER_KEYS = frozenset({"service_number"})
-#: A canonical UUID (8-4-4-4-12 hex): an id, even when every hex digit happens to be decimal
-#: (Telnyx ids such as ``00000000-0000-0000-0000-000000000007``); never a phone number.
-_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+# A phone number in any common spelling: optional +, 7 or more digits, separators between
+# (what clean_error blanks out of an error text).
+_NUMBERISH = re.compile(r"\+?\d(?:[\s().\-/]*\d){6,}")
 _DIGIT_RUN = re.compile(r"\d{4,}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -137,19 +134,6 @@ def clean_error(error: str) -> str:
     return text or "error"
 
 
-def _is_numberish(text: str) -> bool:
-    # Both patterns need 7 digits: most keys and values are done after one cheap test.
-    if len(text) < 7 or _SEVEN_DIGITS.match(text) is None:
-        return False
-    stripped = text.strip()
-    if _PLUS_NUMBER.search(stripped):
-        return True
-    if _UUID.fullmatch(stripped) is not None:
-        return False  # an all-decimal UUID is an id; refusing it would 503 its delivery forever
-    # Only digits and separators: one number, or several written in a row (never an id).
-    return _NUMBERISH.fullmatch(stripped) is not None
-
-
 #: Keys already checked (payloads reuse a handful of names): they passed, so none is a
 #: number; bounded so odd payloads cannot grow it without limit.
 _SAFE_KEYS: set[str] = set()
@@ -159,7 +143,7 @@ _MAX_SAFE_KEYS = 512
 def _walk(value: Any) -> None:
     """Raise :class:`JobError` if ``value`` holds something :func:`check_payload` refuses."""
     if isinstance(value, str):
-        if _is_numberish(value):
+        if number_shaped(value):
             raise JobError("job payload refused: it looks like it holds a phone number")
     elif value is None or isinstance(value, bool):
         return
@@ -188,12 +172,12 @@ def check_payload(payload: Mapping[str, Any]) -> str:
     """Validate a job payload and return its canonical JSON.
 
     Refused with :class:`JobError`: a non-mapping, a value JSON cannot hold, more than
-    :data:`MAX_PAYLOAD_BYTES`, or any key or string that looks like a phone number (a
-    ``+`` followed by 7+ digits, or a string that is only digits and separators), except
-    under :data:`NUMBER_KEYS`, and any JSON number of :data:`MAX_PAYLOAD_NUMBER` or more.
-    Provider ids such as ``RE`` + 32 hex digits, canonical UUIDs (8-4-4-4-12 hex, even
-    all-decimal ones) and masked displays (``+4791234***``) pass: callers mask before
-    they enqueue.
+    :data:`MAX_PAYLOAD_BYTES`, or any key or string that is number-shaped
+    (:func:`storage.numbershape.number_shaped`, the rule every id and free-text field
+    shares), except under :data:`NUMBER_KEYS`, and any JSON number of
+    :data:`MAX_PAYLOAD_NUMBER` or more. Provider ids such as ``RE`` + 32 hex digits,
+    canonical UUIDs (8-4-4-4-12 hex, even all-decimal ones) and masked displays
+    (``+4791234***``) pass: callers mask before they enqueue.
     """
     if not isinstance(payload, Mapping):
         raise JobError("job payload must be a mapping")
@@ -210,7 +194,7 @@ def check_payload(payload: Mapping[str, Any]) -> str:
 def _check_name(field: str, value: str) -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_ID_CHARS:
         raise JobError(f"{field}: expected 1-{MAX_ID_CHARS} characters")
-    if _CONTROL.search(value) or _is_numberish(value):
+    if _CONTROL.search(value) or number_shaped(value):
         raise JobError(f"{field}: refused characters")
     return value
 
@@ -249,10 +233,23 @@ class Job:
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    #: Why the stored payload could not be read (a fixed phrase), else None. The job is
+    #: still returned, so a worker can fail it instead of tripping over it for ever.
+    payload_error: str | None = None
+
+
+_PAYLOAD_JSON = safejson.JsonLimits(max_bytes=MAX_PAYLOAD_BYTES, max_depth=4)
 
 
 def _to_job(row: tuple[Any, ...]) -> Job:
-    payload = json.loads(row[3])
+    payload: Any = {}
+    error = None
+    try:
+        payload = safejson.loads(str(row[3]), limits=_PAYLOAD_JSON)
+    except MalformedJson as exc:
+        error = f"payload malformed ({exc})"
+    if not isinstance(payload, dict):
+        payload, error = {}, error or "payload malformed (not an object)"
     next_at = _from_micros(row[8])
     created = _from_micros(row[10])
     updated = _from_micros(row[11])
@@ -262,7 +259,7 @@ def _to_job(row: tuple[Any, ...]) -> Job:
         id=int(row[0]),
         provider=str(row[1]),
         recording_id=str(row[2]),
-        payload=payload if isinstance(payload, dict) else {},
+        payload=payload,
         state=row[4],
         attempts=int(row[5]),
         lease_owner=row[6],
@@ -271,6 +268,7 @@ def _to_job(row: tuple[Any, ...]) -> Job:
         last_error=row[9],
         created_at=created,
         updated_at=updated,
+        payload_error=error,
     )
 
 
@@ -523,6 +521,50 @@ class JobStore:
             ):
                 result[str(state)] = int(count)
         return result
+
+    # -- retention and erasure ---------------------------------------------------------
+
+    def purge_finished(self, *, before: datetime) -> int:
+        """Delete ``done`` and ``failed`` jobs last updated before ``before``; how many.
+
+        A finished job's payload still holds the caller's masked display and lookup digest,
+        so it has a retention of its own. ``secure_delete`` zeroes the rows and the WAL is
+        truncated afterwards, so no copy lingers.
+        """
+        with self._lock, _translated("purging finished jobs"):
+            count = self._conn.execute(
+                "DELETE FROM jobs WHERE state IN ('done', 'failed') AND updated_at < ?",
+                (_micros(before),),
+            ).rowcount
+        if count:
+            self._truncate_wal()
+        return int(count)
+
+    def erase(self, *, keys: Sequence[tuple[str, str]], digests: Sequence[str]) -> int:
+        """Delete the jobs of erased calls: by (provider, recording id), or by the caller's
+        lookup digest in the payload. A job leased right now is left to finish (its
+        recording is erased by the next pending-erasure pass). Returns how many went."""
+        count = 0
+        with self._lock, _translated("erasing jobs"):
+            for provider, recording_id in keys:
+                count += self._conn.execute(
+                    "DELETE FROM jobs WHERE provider = ? AND recording_id = ? "
+                    "AND state != 'leased'",
+                    (provider, recording_id),
+                ).rowcount
+            for digest in digests:
+                count += self._conn.execute(
+                    "DELETE FROM jobs WHERE json_extract(payload, '$.masked_caller.digest') = ? "
+                    "AND state != 'leased'",
+                    (digest,),
+                ).rowcount
+        if count:
+            self._truncate_wal()
+        return count
+
+    def _truncate_wal(self) -> None:
+        with self._lock, _translated("truncating the job queue's WAL"):
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def ping(self) -> None:
         """Raise :class:`JobError`/``PragmaError`` unless the queue answers with its pragmas."""

@@ -38,7 +38,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from storage.errors import KeyringError, KeyringExists, KeyringMissing, KeyringPermissions
+from storage import safejson
+from storage.errors import (
+    KeyringError,
+    KeyringExists,
+    KeyringMissing,
+    KeyringPermissions,
+    MalformedJson,
+)
 from storage.fsutil import PRIVATE_FILE, make_private_dir, write_file_atomic
 from storage.models import Rng
 
@@ -137,8 +144,8 @@ class _Material:
     @classmethod
     def from_json(cls, raw: bytes) -> _Material:
         try:
-            document = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            document = safejson.loads(raw, limits=safejson.JsonLimits(max_bytes=MAX_FILE_SIZE))
+        except MalformedJson:
             raise KeyringError("keyring file is corrupt: not JSON") from None
         if not isinstance(document, dict):
             raise KeyringError("keyring file is corrupt: not an object")

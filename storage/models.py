@@ -108,6 +108,9 @@ class Recording:
     #: Other agents who took part (conference, transfer): for access they are agents of the
     #: call too (``recording_participants``; user ids only, sorted).
     participants: tuple[str, ...] = ()
+    #: False when the row's integrity MAC does not match (someone edited the database):
+    #: every access and retention decision then denies (``storage.guard``).
+    intact: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +129,8 @@ class Artefact:
     ciphertext_size: int
     created_at: datetime
     expires_at: datetime | None
+    #: False when the row's integrity MAC does not match (see :attr:`Recording.intact`).
+    intact: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from storage import safejson, sealing
 from storage.catalog import Catalog, Row
 from storage.catalog_schema import decode_ts, encode_ts
-from storage.errors import NotFoundError, SchemaError
+from storage.errors import MalformedJson, NotFoundError, SchemaError
 
 
 class SessionState(enum.StrEnum):
@@ -97,8 +98,8 @@ def _ts(value: Any) -> datetime:
 
 def _json_object(text: Any, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except (TypeError, ValueError) as exc:
+        value = safejson.loads(text) if isinstance(text, str) else None
+    except MalformedJson as exc:
         raise SchemaError(f"QA table holds unreadable {what}") from exc
     if not isinstance(value, dict):
         raise SchemaError(f"QA table holds unreadable {what}")
@@ -196,7 +197,7 @@ class QaStore:
         )
         added = 0
         for position, recording_id in enumerate(recording_ids):
-            added += c.change(
+            new = c.change(
                 "assigning a call for review",
                 "INSERT OR IGNORE INTO qa_assignments (reviewer_id, recording_id, sample_id, "
                 "drawn_at, seed, rate_bp, position) VALUES (?,?,?,?,?,?,?)",
@@ -210,6 +211,9 @@ class QaStore:
                     position,
                 ),
             )
+            if new:
+                sealing.seal(c, "qa_assignments", [(sample.reviewer_id, recording_id)])
+            added += new
         return added
 
     def get_sample(self, sample_id: str) -> Sample:
@@ -249,13 +253,10 @@ class QaStore:
         return [_assignment(r) for r in rows]
 
     def is_assigned(self, reviewer_id: str, recording_id: str) -> bool:
-        """True if ``recording_id`` was sampled to ``reviewer_id``."""
-        row = self._catalog.one(
-            "checking a QA assignment",
-            "SELECT 1 AS hit FROM qa_assignments WHERE reviewer_id = ? AND recording_id = ?",
-            (reviewer_id, recording_id),
-        )
-        return row is not None
+        """True if ``recording_id`` was sampled to ``reviewer_id`` (and the assignment's
+        integrity MAC holds: a row inserted behind callrec's back grants nothing)."""
+        keys = [(reviewer_id, recording_id)]
+        return bool(sealing.intact_keys(self._catalog, "qa_assignments", keys))
 
     # -- sessions -------------------------------------------------------------------------
 

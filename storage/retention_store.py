@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from storage import sealing
 from storage.audit import AuditLog
 from storage.catalog import Catalog
-from storage.catalog_schema import encode_ts, to_artefact, to_recording
+from storage.catalog_schema import RECORDING_COLUMNS, encode_ts
 from storage.models import Artefact, AuditEvent, Recording
 
 #: Keyset position before every row (timestamps are non-empty text).
@@ -46,11 +47,11 @@ def due_recordings(
     """Available recordings with ``expires_at <= now``, by (expires_at, id) after ``after``."""
     rows = catalog.rows(
         "listing due recordings",
-        "SELECT * FROM recordings WHERE state = 'available' AND expires_at <= ? "
-        "AND (expires_at, id) > (?, ?) ORDER BY expires_at, id LIMIT ?",
+        f"SELECT {RECORDING_COLUMNS} FROM recordings WHERE state = 'available' "  # noqa: S608
+        "AND expires_at <= ? AND (expires_at, id) > (?, ?) ORDER BY expires_at, id LIMIT ?",
         (encode_ts(now), after[0], after[1], limit),
     )
-    return [to_recording(row) for row in rows]
+    return [catalog.recording_from_row(row) for row in rows]
 
 
 def due_artefacts(
@@ -76,7 +77,7 @@ def due_artefacts(
         "ORDER BY a.expires_at, a.id LIMIT ?",
         (encode_ts(now), after[0], after[1], *protected, encode_ts(now), limit),
     )
-    return [to_artefact(row) for row in rows]
+    return [catalog.artefact_from_row(row) for row in rows]
 
 
 def due_ids(catalog: Catalog, now: datetime) -> list[str]:
@@ -100,10 +101,11 @@ def recordings_by_id(catalog: Catalog, ids: Sequence[str]) -> dict[str, Recordin
     for part in _chunks(ids):
         rows = catalog.rows(
             "reading recordings",
-            f"SELECT * FROM recordings WHERE id IN ({_marks(len(part))})",  # noqa: S608
+            f"SELECT {RECORDING_COLUMNS} FROM recordings "  # noqa: S608
+            f"WHERE id IN ({_marks(len(part))})",
             tuple(part),
         )
-        found.update((row["id"], to_recording(row)) for row in rows)
+        found.update((row["id"], catalog.recording_from_row(row)) for row in rows)
     return found
 
 
@@ -117,7 +119,7 @@ def live_artefacts(catalog: Catalog, recording_ids: Sequence[str]) -> list[Artef
             f"AND recording_id IN ({_marks(len(part))}) ORDER BY recording_id, created_at, id",
             tuple(part),
         )
-        found.extend(to_artefact(row) for row in rows)
+        found.extend(catalog.artefact_from_row(row) for row in rows)
     return found
 
 
@@ -203,12 +205,13 @@ def _destroy_rows(
     changed: set[str] = set()
     for part in _chunks(ids):
         marks = _marks(len(part))
-        rows = catalog.rows(
-            f"destroying {table}",
-            f"UPDATE {table} SET state = 'destroyed' "  # noqa: S608
-            f"WHERE id IN ({marks}) AND state != 'destroyed' RETURNING id",
-            tuple(part),
-        )
+        with sealing.guarded(catalog, table, sealing.by_id(part)):
+            rows = catalog.rows(
+                f"destroying {table}",
+                f"UPDATE {table} SET state = 'destroyed' "  # noqa: S608
+                f"WHERE id IN ({marks}) AND state != 'destroyed' RETURNING id",
+                tuple(part),
+            )
         changed.update(row["id"] for row in rows)
         if queue_blobs:
             catalog.change(

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from storage import sealing
 from storage.catalog import Catalog, Row
 from storage.catalog_schema import decode_ts, encode_ts
 from storage.errors import CatalogError, NotFoundError, SchemaError
@@ -161,11 +162,12 @@ def record_done(
 
 def tombstone(catalog: Catalog, recording_id: str) -> None:
     """Leave only a tombstone: state ``destroyed``, caller display ``withheld``."""
-    count = catalog.change(
-        "tombstoning a recording",
-        "UPDATE recordings SET state = ?, caller_display = ? WHERE id = ?",
-        (State.DESTROYED.value, ERASED_DISPLAY, recording_id),
-    )
+    with sealing.guarded(catalog, "recordings", sealing.by_id([recording_id])):
+        count = catalog.change(
+            "tombstoning a recording",
+            "UPDATE recordings SET state = ?, caller_display = ? WHERE id = ?",
+            (State.DESTROYED.value, ERASED_DISPLAY, recording_id),
+        )
     if count == 0:
         raise NotFoundError("recording not found")
 
@@ -197,11 +199,12 @@ def rectify(
         if field not in changes or row[field] == changes[field]:
             continue
         new = changes[field]
-        catalog.change(
-            "rectifying a recording",
-            f"UPDATE recordings SET {field} = ? WHERE id = ?",  # noqa: S608 (field is fixed)
-            (new, recording_id),
-        )
+        with sealing.guarded(catalog, "recordings", sealing.by_id([recording_id])):
+            catalog.change(
+                "rectifying a recording",
+                f"UPDATE recordings SET {field} = ? WHERE id = ?",  # noqa: S608 (field is fixed)
+                (new, recording_id),
+            )
         catalog.change(
             "logging a rectification",
             "INSERT INTO subject_rectifications (recording_id, field, old_value, new_value, "

@@ -33,9 +33,11 @@ from typing import BinaryIO
 
 from storage import crypto
 from storage.audit import AuditLog
+from storage.audit_policy import DEFAULT_POLICY
 from storage.blobs import BlobStore, FileBlobStore
 from storage.catalog import Catalog
 from storage.errors import BlobError, GoneError, IntegrityError
+from storage.guard import Guard
 from storage.keyring import KeyRing
 from storage.models import (
     Artefact,
@@ -101,16 +103,22 @@ class Vault:
         self.blobs = blobs
         self.keyring = keyring
         self.audit = audit
+        if catalog.guard is None:  # rows are sealed and checked under the keyring's key
+            catalog.attach_guard(Guard.from_seed(keyring.audit_signing_seed()))
+        catalog.on_commit(audit.committed)  # automatic checkpoints (storage.audit_policy)
 
     @classmethod
     def open(cls, data_dir: Path, keyring: KeyRing) -> Vault:
         """Open (creating if needed) the embedded default: SQLite + local encrypted files."""
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        catalog = Catalog.open(data_dir / DB_NAME)
+        catalog = Catalog.open(
+            data_dir / DB_NAME, guard=Guard.from_seed(keyring.audit_signing_seed())
+        )
         audit = AuditLog(
             catalog.connection,
             signing_seed=keyring.audit_signing_seed(),
             checkpoint_path=data_dir / CHECKPOINTS_NAME,
+            policy=DEFAULT_POLICY,
         )
         return cls(
             catalog=catalog,

@@ -20,10 +20,12 @@ from recorder import logredact
 from recorder.config import EMPTY, Config, load_config
 from recorder.errors import AccessDenied, ConfigError, RecorderError
 from recorder.settings import Paths, resolve_paths
+from storage.audit_policy import maybe_checkpoint
 from storage.errors import KeyringError, StorageError
 from storage.keyring import FileKeyRing
 from storage.vault import Vault
 
+log = logging.getLogger(__name__)
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DENIED = 0, 1, 2, 3
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,7 +53,17 @@ class Context:
         try:
             yield vault
         finally:
+            checkpoint_if_due(vault, self.now())
             vault.close()
+
+
+def checkpoint_if_due(vault: Vault, now: datetime) -> None:
+    """Sign an audit checkpoint if the policy says one is due (``storage.audit_policy``);
+    best effort: a failure is logged, and ``audit verify`` reports what it means."""
+    try:
+        maybe_checkpoint(vault.audit, now=now)
+    except StorageError as exc:
+        log.warning("audit checkpoint not written: %s", type(exc).__name__)
 
 
 def _console(*, stderr: bool) -> Console:
@@ -104,6 +116,7 @@ def cli(
       callrec play ID --as USER --purpose quality --out call.wav
       callrec download ID --as USER --purpose dispute --out call.wav
       callrec serve                 receive Twilio/Telnyx/upload webhooks
+      callrec webhooks callback-url --provider telnyx --agent anna   the URL to configure
       callrec worker                fetch queued provider recordings, store them
       callrec jobs list             the webhook job queue (what failed, why)
       callrec ai run --pending      transcribe and summarise waiting calls

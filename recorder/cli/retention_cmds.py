@@ -13,8 +13,9 @@ from recorder.access import principal_for
 from recorder.cli.app import Context, cli, run_guarded
 from recorder.errors import AccessDenied
 from recorder.holds import HoldOutcome, place_hold, release_hold, target_for
+from recorder.job_retention import erase_jobs, purge_finished
 from recorder.retention import load_classes
-from recorder.subject import ErasureOutcome, run_pending_erasures
+from recorder.subject import ErasureOutcome, erased_recordings, run_pending_erasures
 from recorder.sweep import SweepReport, sweep
 from storage import holds as hold_store
 from storage.vault import Vault
@@ -137,10 +138,17 @@ def retention_sweep(
                 ),
             )
             erased = [] if dry_run else _finish_erasures(ctx, vault)
+            jobs = 0
+            if not dry_run:
+                done = erased_recordings(vault, erased)
+                jobs = erase_jobs(ctx.paths.home, done)
+                jobs += purge_finished(ctx.paths.home, ctx.config(), now=ctx.now())
         if erased and not as_json:
             ctx.out.print(f"pending erasures completed: {len(erased)}", highlight=False)
+        if jobs and not as_json:
+            ctx.out.print(f"finished or erased webhook jobs purged: {jobs}", highlight=False)
         if as_json:
-            ctx.out.print_json(json.dumps(report.as_dict()))
+            ctx.out.print_json(json.dumps(report.as_dict() | {"jobs_purged": jobs}))
         else:
             _print_report(ctx, report)
 

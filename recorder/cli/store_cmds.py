@@ -164,7 +164,14 @@ def audit_verify(ctx: Context, as_json: bool) -> None:
     """Recompute the hash chain and check every signed checkpoint.
 
     Exit 1 and the first bad entry's sequence number if anything was altered, removed,
-    inserted, reordered or truncated.
+    inserted, reordered or truncated, or if more entries lie beyond the newest signed
+    checkpoint than the checkpoint policy allows (4,000: checkpoints are written every
+    1,000 entries and every 15 minutes, so more means checkpoints were deleted).
+
+    \b
+    Examples:
+      callrec audit verify
+      callrec audit verify --json | jq .size
     """
 
     def body() -> None:
@@ -266,9 +273,17 @@ def audit_show(ctx: Context, recording_id: str, withhold_actors: bool, as_json: 
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 def fsck_cmd(ctx: Context, repair: bool, grace: int, quick: bool, as_json: bool) -> None:
-    """Check the store's invariants (I1 content, I2 keys, I3 files, I6 audit chain).
+    """Check the store's invariants: I1 content, I2 keys, I3 files (no temp, orphan,
+    symlink or FIFO in the data dir), I6 audit chain (and checkpoint policy), I7 no
+    number-shaped value in any text column, file name or job, I9 catalog rows carry their
+    integrity MAC (see docs/security.md).
 
     Exit 0 when everything holds, 1 when something is broken (and not repaired).
+
+    \b
+    Examples:
+      callrec fsck --quick           structure, MACs and numbers; no decryption
+      callrec fsck --repair --grace 0   right after a crash, nothing else running
     """
 
     def body() -> None:
@@ -281,6 +296,7 @@ def fsck_cmd(ctx: Context, repair: bool, grace: int, quick: bool, as_json: bool)
                 grace=timedelta(seconds=grace),
                 verify_content=not quick,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                home=ctx.paths.home,
             )
         if as_json:
             ctx.out.print_json(json.dumps(asdict(report) | {"ok": report.ok}))

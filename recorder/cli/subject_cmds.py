@@ -17,9 +17,11 @@ from recorder.access import principal_for
 from recorder.cli.app import EXIT_USAGE, Context, cli, fail, run_guarded
 from recorder.cli.store_cmds import pass_ctx
 from recorder.errors import AccessDenied, InvalidEvent
+from recorder.job_retention import erase_jobs
 from recorder.subject import (
     ErasureOutcome,
     erase,
+    erased_recordings,
     find,
     rectify,
     run_pending_erasures,
@@ -355,6 +357,7 @@ def subject_erase(
                         f"{waiting} erasure(s) still waiting for a hold, restriction "
                         "or MIN period to lift."
                     )
+            erase_jobs(ctx.paths.home, erased_recordings(vault, outcomes))  # their jobs too
         _print_erasures(ctx, outcomes, as_json)
 
     run_guarded(ctx.err, body)

@@ -7,13 +7,16 @@ import json
 import logging
 import threading
 from typing import Any
+from urllib.parse import urlencode
 
 import click
 from rich.table import Table
 
 from recorder.cli.app import Context, cli, run_guarded
-from recorder.cli.background import start_sweeper
+from recorder.cli.background import start_checkpointer, start_sweeper
 from recorder.errors import ConfigError, RecorderError
+from recorder.ingest.verify.query import query_key, sign_query
+from recorder.web.adapters import parse_query
 from recorder.web.config import load_web_settings
 from recorder.web.server import ServerPaths, make_deps, run_forever, uvicorn_config
 from storage.jobs import STATES, Job, JobStore, jobs_path
@@ -102,9 +105,11 @@ def serve(ctx: Context, host: str, port: int, with_worker: bool, sweep: bool) ->
             highlight=False,
         )
         stop = threading.Event()
+        checkpointer: threading.Thread | None = None
         sweeper: threading.Thread | None = None
         worker: threading.Thread | None = None
         try:
+            checkpointer = start_checkpointer(ctx, stop)
             if with_worker:
                 worker = _start_worker(ctx, stop)
                 if sweep:
@@ -121,7 +126,52 @@ def serve(ctx: Context, host: str, port: int, with_worker: bool, sweep: bool) ->
                 worker.join(timeout=60)
             if sweeper is not None:
                 sweeper.join(timeout=30)
+            if checkpointer is not None:
+                checkpointer.join(timeout=30)
             deps.store.close()
+
+    run_guarded(ctx.err, body)
+
+
+@cli.group()
+def webhooks() -> None:
+    """Webhook set-up helpers: the callback URLs to configure at each provider."""
+
+
+@webhooks.command("callback-url")
+@click.option("--provider", type=click.Choice(["twilio", "telnyx"]), required=True)
+@click.option("--agent", help="The agent (user id) whose calls this callback delivers.")
+@click.option("--service", help="The company number those calls came in on.")
+@click.option("--ai-notice", is_flag=True, help="The caller hears that AI is used (P18).")
+@pass_ctx
+def callback_url(
+    ctx: Context, provider: str, agent: str | None, service: str | None, ai_notice: bool
+) -> None:
+    """Print the callback URL to configure at the provider, with its parameters.
+
+    Twilio signs the whole URL, so its parameters are protected as they are. Telnyx signs
+    only the body: the URL gets a ``sig`` (HMAC under a key derived from this store's
+    keyring) and a Telnyx callback whose agent, service or AI notice lacks a valid one is
+    refused with 403. Needs [webhooks] public_base_url in the config file.
+
+    \b
+    Examples:
+      callrec webhooks callback-url --provider telnyx --agent anna --ai-notice
+      callrec webhooks callback-url --provider twilio --agent anna --service +4722000000
+    """
+
+    def body() -> None:
+        base = ctx.config().section("webhooks").get("public_base_url")
+        if not isinstance(base, str) or not base.startswith("https://"):
+            raise ConfigError("webhooks.public_base_url: set the https:// URL providers call")
+        pairs = [(n, v) for n, v in (("agent", agent), ("service", service)) if v is not None]
+        pairs += [("ai_notice", "1")] if ai_notice else []
+        parse_query(pairs)  # the server's own checks: no number as agent, a service number
+        if provider == "telnyx" and pairs:
+            key = query_key(FileKeyRing.load(ctx.paths.keyring).audit_signing_seed())
+            pairs.append(("sig", sign_query(key, pairs)))
+        query = f"?{urlencode(pairs)}" if pairs else ""
+        click.echo(f"{base.rstrip('/')}/hooks/{provider}{query}")
 
     run_guarded(ctx.err, body)
 

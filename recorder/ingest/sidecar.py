@@ -6,8 +6,9 @@ sidecar's arrival is what tells callrec the pair is ready::
 
     {
       "v": 1,
-      "source_id": "pbx1-1700000000.42",      # unique per recording at this source
-      "caller": "+47 912 34 567",             # any format; "anonymous" etc. = withheld
+      "source_id": "pbx1-5f1e0c2a9b",         # unique per recording at this source; no
+                                              # phone-length digit run (not ${UNIQUEID})
+      "caller": "+47 912 34 567",             # any format; anything unusable = withheld
       "service_number": "+47 22 00 00 00",
       "agent": "anna",
       "started_at": "2026-11-20T09:00:00Z",   # the audio file starts here
@@ -25,19 +26,25 @@ sidecar's arrival is what tells callrec the pair is ready::
                                               # is an agent of the call
     }
 
-Errors name the field, never its value (the value may be a phone number).
+Errors name the field, never its value (the value may be a phone number). Every id and
+text field follows ``recorder.fieldrules``: a number-shaped value is refused, and an
+unusable caller id is withheld, never a reason to refuse the call. The document is read
+with the bounded JSON reader (``storage.safejson``): too deep, too large or a huge
+integer is "malformed", like any other broken sidecar.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from recorder.errors import InvalidEvent
+from recorder.fieldrules import caller_id, check_event, check_language
 from recorder.models import CallEvent
 from recorder.timeutil import parse_utc
+from storage import safejson
+from storage.errors import MalformedJson
 
 MAX_SIDECAR_BYTES = 64 * 1024
 SOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
@@ -109,9 +116,9 @@ def parse_sidecar(raw: bytes, audio_path: Path, *, source: str = "spool") -> Cal
     if len(raw) > MAX_SIDECAR_BYTES:
         raise InvalidEvent("sidecar: larger than 64 KiB")
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidEvent("sidecar: not valid UTF-8 JSON") from None
+        data = safejson.loads(raw, limits=safejson.JsonLimits(max_bytes=MAX_SIDECAR_BYTES))
+    except MalformedJson as exc:
+        raise InvalidEvent(f"sidecar: malformed ({exc})") from None
     if not isinstance(data, dict):
         raise InvalidEvent("sidecar: expected a JSON object")
     if data.get("v") != 1:
@@ -126,11 +133,11 @@ def parse_sidecar(raw: bytes, audio_path: Path, *, source: str = "spool") -> Cal
     ai = data.get("ai", True)
     if not isinstance(ai, bool):
         raise InvalidEvent("ai: expected true or false")
-    return CallEvent(
+    event = CallEvent(
         source=source,
         source_id=_ident(data, "source_id", SOURCE_ID),
         audio_path=audio_path,
-        caller=_opt_str(data, "caller", 64),
+        caller=caller_id(data.get("caller")),
         service_number=_opt_str(data, "service_number", 32),
         agent_id=_opt_ident(data, "agent", USER_ID),
         started_at=_time(data, "started_at", required=True),
@@ -139,8 +146,10 @@ def parse_sidecar(raw: bytes, audio_path: Path, *, source: str = "spool") -> Cal
         channels=tuple(channels),
         ai=ai,
         retention_class=_opt_str(data, "retention_class", 64),
-        language=_opt_str(data, "language", 16),
+        language=check_language(_opt_str(data, "language", 16)),
         ai_notice=_ai_notice(data),
         ai_optout_at_ms=_optout_ms(data),
         participants=_participants(data),
     )
+    check_event(event)
+    return event

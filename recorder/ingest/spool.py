@@ -12,63 +12,202 @@ its presence means the pair is complete. One pass (:func:`run_spool`):
 - a pair that fails for a reason that may pass (disk full, database busy) stays in place
   for the next pass;
 - a sidecar left alone by a removal interrupted between its two unlinks (audio first,
-  then sidecar) is deleted once its call is known to be stored.
+  then sidecar) is deleted once its call is known to be stored; a sidecar whose audio
+  never came is rejected once it is older than :data:`ORPHAN_AGE`.
+
+The spool is someone else's folder (the PBX writes it), so it is handled as hostile
+(``storage.safedir``): nothing in it, in ``rejected/`` or below is reached through a
+symlink, and nothing but a regular file is ever opened. A spool whose ``rejected/`` is a
+symlink (or not a directory) is refused as a whole. A symlink, FIFO, socket or device
+named like a sidecar or an audio file is moved, never opened, to ``rejected/`` with a
+reason; a directory named like one cannot be moved safely and is reported on every pass
+(``SpoolReport.refused``). Sizes are checked on ``fstat`` before reading: a sidecar
+over 64 KiB is rejected unread (only its first 64 KiB go, redacted, to ``rejected/``). A
+rejected item whose name is number-shaped is renamed ``item-<digest>`` in ``rejected/``,
+so no number rests in a file name there either.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from recorder.capture import Captured, Capturer, Step
-from recorder.errors import InvalidAudio, InvalidEvent
+from recorder.errors import ConfigError, InvalidAudio, InvalidEvent
 from recorder.ingest.sidecar import MAX_SIDECAR_BYTES, parse_sidecar
 from recorder.logredact import redact
 from recorder.models import CallEvent
 from storage.models import Rng, State
+from storage.numbershape import number_shaped
+from storage.safedir import Entry, SafeDir
 
 log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".wav", ".mp3")
+SIDECAR = ".json"
 REJECTED = "rejected"
+#: A sidecar without its audio for this long is rejected (the audio is written first).
+ORPHAN_AGE = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpoolItem:
-    """One complete pair in the spool."""
+    """One complete pair in the spool (entry names in the spool folder)."""
 
     name: str
-    sidecar: Path
-    audio: Path
+    sidecar: str
+    audio: str
 
 
 @dataclass(slots=True, kw_only=True)
 class SpoolReport:
-    """What one pass did."""
+    """What one pass did. ``refused``: (name, reason) of entries it could not move."""
 
     captured: list[Captured] = field(default_factory=list)
     duplicates: int = 0
     rejected: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     cleaned: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _stem(name: str) -> str | None:
+    for suffix in (SIDECAR, *AUDIO_SUFFIXES):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return None
+
+
+@contextmanager
+def open_spool(spool: Path) -> Iterator[SafeDir]:
+    """The spool folder, refused (:class:`ConfigError`) if its ``rejected/`` is unsafe."""
+    try:
+        root = SafeDir.open(spool)
+    except OSError as exc:
+        raise ConfigError(f"spool folder unusable: {exc.strerror}") from None
+    try:
+        found = root.lstat(REJECTED)
+        if found is not None and found.kind != "directory":
+            raise ConfigError(
+                f"spool refused: {REJECTED}/ is a {found.kind}, not a directory "
+                "(a symlink there could make callrec write or delete files elsewhere)"
+            )
+        yield root
+    finally:
+        root.close()
+
+
+def _rejected(root: SafeDir) -> SafeDir:
+    try:
+        return root.subdir(REJECTED, create=True)
+    except OSError as exc:  # replaced by a symlink since the pass began
+        raise ConfigError(f"spool refused: {REJECTED}/ is not a plain directory") from exc
+
+
+def _safe_name(name: str) -> str:
+    """``name`` as it may rest in ``rejected/``: a number-shaped stem is replaced."""
+    stem = _stem(name) or name
+    if not number_shaped(stem):
+        return name
+    return "item-" + hashlib.sha256(stem.encode()).hexdigest()[:16] + name[len(stem) :]
+
+
+class _Pass:
+    """One pass over an open spool folder."""
+
+    def __init__(self, root: SafeDir, report: SpoolReport) -> None:
+        self.root, self.report = root, report
+
+    def reject(self, name: str, names: list[str], reason: str, sidecar: bytes | None) -> None:
+        """Move ``names`` (entries of the item ``name``) aside with ``reason``.
+
+        ``sidecar`` is the sidecar text as read (bounded), kept redacted; the original
+        sidecar entry is deleted, every other entry is moved as it is (a symlink as a
+        symlink, never followed). The reason goes in first, so a crash never leaves an
+        unexplained item in ``rejected/``.
+        """
+        with _rejected(self.root) as target:
+            safe = _safe_name(f"{name}{SIDECAR}")[: -len(SIDECAR)]
+            target.write_atomic(f"{safe}.reason.txt", f"{reason}\n".encode())
+            if sidecar is not None:
+                text = redact(sidecar[:MAX_SIDECAR_BYTES].decode("utf-8", errors="replace"))
+                target.write_atomic(f"{safe}{SIDECAR}.redacted", text.encode("utf-8"))
+                self.root.unlink(f"{name}{SIDECAR}")
+            for entry in names:
+                if sidecar is not None and entry == f"{name}{SIDECAR}":
+                    continue
+                try:
+                    self.root.move_to(entry, target, _safe_name(entry))
+                except FileNotFoundError:
+                    continue
+        self.report.rejected.append(name)
+        log.warning("spool item %s rejected: %s", name, reason.split(":", 1)[0])
+
+    def odd_entries(self, entries: list[Entry]) -> set[str]:
+        """Reject (or report) every entry named like ours that is not a regular file."""
+        odd: dict[str, list[Entry]] = {}
+        for entry in entries:
+            stem = _stem(entry.name)
+            if stem is not None and entry.kind != "regular":
+                odd.setdefault(stem, []).append(entry)
+        for stem, bad in odd.items():
+            for entry in bad:
+                if entry.kind == "directory":
+                    self.report.refused.append((entry.name, "a directory, not a file"))
+                    log.warning("spool entry %s is a directory: move it away", entry.name)
+            names = [e.name for e in entries if _stem(e.name) == stem and e.kind != "directory"]
+            if names:  # the rest of the item goes; a directory cannot be moved safely
+                kinds = ", ".join(sorted({e.kind for e in bad}))
+                sidecar = self._sidecar_prefix(f"{stem}{SIDECAR}", names)
+                self.reject(stem, names, f"InvalidEvent: not a regular file ({kinds}); "
+                            "not opened", sidecar)  # fmt: skip
+        return set(odd)
+
+    def _sidecar_prefix(self, name: str, names: list[str]) -> bytes | None:
+        if name not in names:
+            return None
+        try:
+            return self.root.read_bounded(name, MAX_SIDECAR_BYTES, prefix=True)
+        except OSError:
+            return None  # not a regular file: moved as it is, never read
+
+    def read_sidecar(self, name: str) -> bytes:
+        """The sidecar's bytes; :class:`InvalidEvent` if it is over 64 KiB (fstat first)."""
+        try:
+            return self.root.read_bounded(name, MAX_SIDECAR_BYTES)
+        except OSError as exc:
+            if exc.errno == errno.EFBIG:
+                raise InvalidEvent("sidecar: larger than 64 KiB") from None
+            raise
+
+
+def _items(entries: list[Entry], skip: set[str]) -> tuple[list[SpoolItem], list[Entry]]:
+    """Complete pairs (oldest sidecar first) and lone sidecars."""
+    by_name = {e.name: e for e in entries if e.kind == "regular"}
+    items, lone = [], []
+    for entry in sorted(by_name.values(), key=lambda e: (e.mtime_ns, e.name)):
+        stem = _stem(entry.name)
+        if not entry.name.endswith(SIDECAR) or stem is None or stem in skip:
+            continue
+        audio = next((f"{stem}{s}" for s in AUDIO_SUFFIXES if f"{stem}{s}" in by_name), None)
+        if audio is None:
+            lone.append(entry)
+        else:
+            items.append(SpoolItem(name=stem, sidecar=entry.name, audio=audio))
+    return items, lone
 
 
 def pending_items(spool: Path) -> list[SpoolItem]:
-    """Complete pairs in ``spool``, oldest sidecar first."""
-    items = []
-    for sidecar in spool.glob("*.json"):
-        if not sidecar.is_file():
-            continue
-        for suffix in AUDIO_SUFFIXES:
-            audio = sidecar.with_suffix(suffix)
-            if audio.is_file():
-                items.append(SpoolItem(name=sidecar.stem, sidecar=sidecar, audio=audio))
-                break
-    return sorted(items, key=lambda i: (i.sidecar.stat().st_mtime_ns, i.name))
+    """Complete pairs of regular files in ``spool``, oldest sidecar first."""
+    with open_spool(spool) as root:
+        return _items(root.entries(), set())[0]
 
 
 class SpoolAdapter:
@@ -81,58 +220,41 @@ class SpoolAdapter:
 
     def events(self) -> Iterator[CallEvent]:
         """Every parseable pending pair as a :class:`CallEvent`."""
-        for item in pending_items(self.spool):
-            try:
-                yield parse_sidecar(item.sidecar.read_bytes(), item.audio, source=self.source)
-            except InvalidEvent:
-                continue
+        with open_spool(self.spool) as root:
+            for item in _items(root.entries(), set())[0]:
+                try:
+                    raw = _Pass(root, SpoolReport()).read_sidecar(item.sidecar)
+                    yield parse_sidecar(raw, self.spool / item.audio, source=self.source)
+                except (InvalidEvent, OSError):
+                    continue
 
 
-def _reject(item: SpoolItem, spool: Path, exc: Exception) -> None:
-    """Move a bad pair aside, keeping no full number: the sidecar is kept redacted.
-
-    The sidecar is rewritten with every number-like run replaced by ``[number]`` (the
-    caller, but also a number hidden in any other field or in broken JSON), so an operator
-    can still see what was wrong; the original is deleted. The audio is kept as delivered
-    for diagnosis: ``rejected/`` is the PBX's folder, outside callrec's encrypted store,
-    and should be emptied once the cause is fixed.
-    """
-    target = spool / REJECTED
-    target.mkdir(mode=0o700, exist_ok=True)
-    reason = f"{type(exc).__name__}: {exc}\n"
-    (target / f"{item.name}.reason.txt").write_text(reason, encoding="utf-8")
-    raw = item.sidecar.read_bytes()[:MAX_SIDECAR_BYTES].decode("utf-8", errors="replace")
-    (target / f"{item.name}.json.redacted").write_text(redact(raw), encoding="utf-8")
-    item.sidecar.unlink()
-    os.replace(item.audio, target / item.audio.name)
-
-
-def _remove(item: SpoolItem) -> None:
-    for path in (item.audio, item.sidecar):
-        path.unlink(missing_ok=True)
-
-
-def _remove_leftover_sidecars(spool: Path, capturer: Capturer) -> int:
-    """Delete sidecars left by a removal interrupted between its two unlinks.
+def _lone_sidecars(run: _Pass, lone: list[Entry], capturer: Capturer, now: datetime) -> None:
+    """Sidecars without audio: a leftover of an interrupted removal is deleted once its
+    call is stored; one whose audio never came is rejected after :data:`ORPHAN_AGE`.
 
     A pair is removed audio first, then sidecar; a process killed in between leaves a
     sidecar (holding the full caller number) with no audio. It is a leftover - not a
-    delivery in progress, which writes audio first - exactly when its call is already
-    stored, and only then is it deleted.
+    delivery in progress, which writes audio first - exactly when its call is stored.
     """
-    cleaned = 0
-    for sidecar in spool.glob("*.json"):
-        if any(sidecar.with_suffix(s).exists() for s in AUDIO_SUFFIXES):
-            continue
+    cutoff = (now - ORPHAN_AGE).timestamp() * 1e9
+    for entry in lone:
+        stem = entry.name[: -len(SIDECAR)]
         try:
-            event = parse_sidecar(sidecar.read_bytes(), sidecar.with_suffix(".wav"))
+            raw = run.read_sidecar(entry.name)
+            event = parse_sidecar(raw, Path(os.devnull))
         except (InvalidEvent, OSError):
-            continue
-        found = capturer.vault.catalog.find_recording("spool", event.source_id)
+            raw, event = None, None
+        found = None if event is None else capturer.vault.catalog.find_recording(
+            "spool", event.source_id
+        )  # fmt: skip
         if found is not None and found.state is not State.PENDING:
-            sidecar.unlink(missing_ok=True)
-            cleaned += 1
-    return cleaned
+            run.root.unlink(entry.name)
+            run.report.cleaned += 1
+        elif entry.mtime_ns < cutoff:
+            if raw is None:
+                raw = run._sidecar_prefix(entry.name, [entry.name])
+            run.reject(stem, [entry.name], "InvalidEvent: sidecar without an audio file", raw)
 
 
 def run_spool(
@@ -146,32 +268,59 @@ def run_spool(
 ) -> SpoolReport:
     """One pass over ``spool`` (see the module docstring)."""
     report = SpoolReport()
-    report.cleaned = _remove_leftover_sidecars(spool, capturer)
-    items = pending_items(spool)
-    for done, item in enumerate(items, start=1):
+    with open_spool(spool) as root:
+        run = _Pass(root, report)
+        entries = root.entries()
+        odd = run.odd_entries(entries)
+        items, lone = _items(entries, odd)
+        _lone_sidecars(run, lone, capturer, now())
+        for done, item in enumerate(items, start=1):
+            _one(run, item, capturer, now=now, rng=rng, step=step)
+            if progress is not None:
+                progress(done, len(items))
+    return report
+
+
+def _one(
+    run: _Pass,
+    item: SpoolItem,
+    capturer: Capturer,
+    *,
+    now: Callable[[], datetime],
+    rng: Rng,
+    step: Step | None,
+) -> None:
+    report, root = run.report, run.root
+    raw: bytes | None = None
+    try:
+        raw = run.read_sidecar(item.sidecar)
         try:
-            event = parse_sidecar(item.sidecar.read_bytes(), item.audio, source="spool")
+            fd = root.open_regular(item.audio)
+        except OSError:
+            raise InvalidAudio("audio file unreadable (not a regular file?)") from None
+        try:
+            event = parse_sidecar(raw, Path(f"/proc/self/fd/{fd}"), source="spool")
             if step is None:
                 result = capturer.capture(event, now=now(), rng=rng)
             else:
                 result = capturer.capture(event, now=now(), rng=rng, step=step)
-        except (InvalidAudio, InvalidEvent) as exc:
-            _reject(item, spool, exc)
-            report.rejected.append(item.name)
-            log.warning("spool item %s rejected: %s", item.name, type(exc).__name__)
-        except Exception as exc:  # noqa: BLE001 - any other failure: keep the pair, go on
-            report.failed.append(item.name)
-            log.error("spool item %s not captured, will retry: %s", item.name, type(exc).__name__)
+        finally:
+            os.close(fd)
+    except (InvalidAudio, InvalidEvent) as exc:
+        if raw is None:
+            raw = run._sidecar_prefix(item.sidecar, [item.sidecar])
+        run.reject(item.name, [item.sidecar, item.audio], f"{type(exc).__name__}: {exc}", raw)
+    except Exception as exc:  # noqa: BLE001 - any other failure: keep the pair, go on
+        report.failed.append(item.name)
+        log.error("spool item %s not captured, will retry: %s", item.name, type(exc).__name__)
+    else:
+        if result.duplicate:
+            report.duplicates += 1
         else:
-            if result.duplicate:
-                report.duplicates += 1
-            else:
-                report.captured.append(result)
-            if step is not None:
-                step("spool.captured")
-            _remove(item)
-            if step is not None:
-                step("spool.removed")
-        if progress is not None:
-            progress(done, len(items))
-    return report
+            report.captured.append(result)
+        if step is not None:
+            step("spool.captured")
+        for name in (item.audio, item.sidecar):
+            root.unlink(name)
+        if step is not None:
+            step("spool.removed")

@@ -31,8 +31,9 @@ Job payload, version 1 (what ``recorder/worker.py`` reads; JSON, no full number)
 Agent, service number and the AI notice come from query parameters of the callback URL the
 operator configures (``/hooks/twilio?agent=anna&service=%2B4722000000&ai_notice=1``, the
 last on the queues whose greeting tells the caller about AI): Twilio signs the full
-URL; Telnyx signs the body only, so there they are trusted as configuration. For Telnyx
-the service number defaults to the event's ``to``.
+URL; Telnyx signs the body only, so there they count only with the ``sig`` of
+``recorder.ingest.verify.query`` (checked by the web route before this module sees them).
+For Telnyx the service number defaults to the event's ``to``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from recorder.errors import InvalidEvent
+from recorder.fieldrules import caller_id, refuse_number
 from recorder.masking import mask
 from recorder.models import MaskedNumber
 from recorder.timeutil import parse_utc
@@ -105,6 +107,7 @@ def parse_query(pairs: Sequence[tuple[str, str]]) -> CallbackQuery:
     agent = values.get("agent")
     if agent is not None and not AGENT.fullmatch(agent):
         raise InvalidEvent("agent: not a valid user id")
+    refuse_number(agent, "agent")
     service = values.get("service")
     if service is not None and not SERVICE.fullmatch(service):
         raise InvalidEvent("service: not a phone number")
@@ -322,7 +325,7 @@ def telnyx_decision(document: Any, query: CallbackQuery, masker: Masker) -> Deci
             ended=ended,
             duration_s=duration,
             channels=channels,
-            caller=masker(_opt_text(payload, "from", 64)),
+            caller=masker(caller_id(payload.get("from"))),  # unusable: withheld, call kept
             query=query,
             service_number=to if to is not None and SERVICE.fullmatch(to) else None,
             formats=formats or ["wav"],

@@ -14,10 +14,20 @@ Answers (the same on every endpoint)::
     400  malformed: not the body type, a bad id, a missing field, too many fields or headers
     401  bad signature (Twilio, upload); 403 for Telnyx, as Telnyx documents
     404  endpoint not configured (no secret for it)
-    408  the body came slower than ``body_timeout_seconds``
+    408  the body did not arrive in time: a Twilio/Telnyx body within ``body_timeout_seconds``
+         in all; an upload within ``upload.body_deadline_seconds`` in all, and no gap
+         between chunks longer than ``body_timeout_seconds`` (a trickle is cut, however
+         steady); headers within ``header_timeout_seconds`` (``recorder.web.server``)
     413  body over the limit (64 KiB for Twilio/Telnyx, ``upload.max_bytes`` for uploads)
     422  upload whose audio cannot be decoded safely
-    503  our side cannot store it right now (DB/disk/keyring): the provider retries
+    503  our side cannot store it right now (DB/disk/keyring): the provider retries; or
+         ``upload.max_concurrent`` uploads are already streaming in (retry later)
+
+An upload is authenticated from its headers before one body byte is read (the early
+signature of ``recorder.ingest.verify.upload``): without the secret the answer is 401 and
+the body is never taken in. At most ``upload.max_concurrent`` authenticated bodies stream
+at once, on their own worker threads, so slow uploads can never starve the provider hooks
+(which read their small bodies on the event loop, no thread needed).
 
 Nothing is acknowledged before it is durable: the job insert commits (``synchronous=FULL``)
 before the 200 is sent, so a crash before the ack means the provider retries, and the
@@ -34,11 +44,10 @@ non-POST to a hook path (405), goes through the Starlette app. Same checks, same
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -60,7 +69,8 @@ from recorder.errors import (
     MalformedRequest,
     RecorderError,
 )
-from recorder.ingest.verify import verify_telnyx, verify_twilio
+from recorder.ingest.verify import begin_upload, verify_telnyx, verify_twilio
+from recorder.ingest.verify.query import check_query
 from recorder.web.adapters import (
     CallbackQuery,
     Decision,
@@ -73,7 +83,8 @@ from recorder.web.adapters import (
 from recorder.web.config import WebSettings
 from recorder.web.store import StoreThread
 from recorder.web.upload import receive_upload
-from storage.errors import JobError, StorageError
+from storage import safejson
+from storage.errors import JobError, MalformedJson, StorageError
 from storage.jobs import check_payload
 from storage.models import Rng
 from storage.vault import Vault
@@ -101,6 +112,8 @@ class AppDeps:
     open_vault: Callable[[], AbstractContextManager[tuple[Vault, Capturer]]]
     clock: Callable[[], datetime]
     rng: Rng
+    #: Key of the signed Telnyx callback query (``recorder.ingest.verify.query``).
+    query_key: bytes = field(default=b"", repr=False)
 
 
 class _TooSlow(Exception):
@@ -257,25 +270,45 @@ def build_app(deps: AppDeps) -> ASGIApp:
             limit = settings.limits.max_body
             body = await _read_body(scope, receive, limit, settings.body_timeout)
             verify_telnyx(body, scope["headers"], now=deps.clock(), config=config)
+            pairs = parse_qsl(_query(scope), keep_blank_values=True)
+            check_query(deps.query_key, pairs)  # Telnyx signs the body only
             try:
-                document = json.loads(body.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-                raise InvalidEvent("body: not UTF-8 JSON") from None
-            query: CallbackQuery = parse_query(parse_qsl(_query(scope), keep_blank_values=True))
+                document = safejson.loads(body, limits=safejson.JsonLimits(max_bytes=limit))
+            except MalformedJson as exc:
+                raise InvalidEvent(f"body: malformed ({exc})") from None
+            query: CallbackQuery = parse_query(pairs)
             return await _store("telnyx", telnyx_decision(document, query, deps.masker()))
         except Exception as exc:  # noqa: BLE001
             return _error(exc, signature_status=403)
+
+    uploading = [0]  # upload bodies streaming now (the event loop is the only writer)
+    limiter: list[anyio.CapacityLimiter] = []  # their worker threads, made on first use
 
     async def upload(request: Request) -> Response:
         config = settings.upload
         if config is None:
             return _json(404, error="upload endpoint not configured")
+        try:  # authenticated from the headers alone: no body byte is read before this
+            auth = begin_upload(
+                request.scope["headers"], now=deps.clock(), config=config,
+                max_bytes=settings.upload_max_bytes,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001
+            return _error(exc)
+        if uploading[0] >= settings.upload_concurrent:
+            return _json(503, error="too many uploads at once; retry")
+        if not limiter:
+            limiter.append(anyio.CapacityLimiter(settings.upload_concurrent))
+        uploading[0] += 1
         try:
-            _content_length(request.scope, settings.upload_max_bytes)
             chunks: AsyncIterator[bytes] = request.stream().__aiter__()
+            deadline = anyio.current_time() + settings.upload_deadline
 
             async def next_chunk() -> bytes:
-                with anyio.move_on_after(settings.body_timeout) as scope:
+                left = min(settings.body_timeout, deadline - anyio.current_time())
+                if left <= 0:
+                    raise _TooSlow()
+                with anyio.move_on_after(left) as scope:
                     try:
                         return await chunks.__anext__()
                     except StopAsyncIteration:
@@ -288,9 +321,8 @@ def build_app(deps: AppDeps) -> ASGIApp:
                 with deps.open_vault() as (vault, capturer):
                     captured = receive_upload(
                         pull=lambda: anyio.from_thread.run(next_chunk),
-                        headers=_raw_headers(request.scope),
+                        auth=auth,
                         content_type=request.headers.get("content-type"),
-                        config=config,
                         max_bytes=settings.upload_max_bytes,
                         vault=vault,
                         capturer=capturer,
@@ -304,11 +336,13 @@ def build_app(deps: AppDeps) -> ASGIApp:
                     "duration_ms": captured.duration_ms,
                 }
 
-            result = await anyio.to_thread.run_sync(work)
+            result = await anyio.to_thread.run_sync(work, limiter=limiter[0])
             log.info("upload stored as %s", result["recording_id"])
             return _json(200, **result)
         except Exception as exc:  # noqa: BLE001
             return _error(exc)
+        finally:
+            uploading[0] -= 1
 
     async def healthz(request: Request) -> Response:
         checks = await deps.store.health()

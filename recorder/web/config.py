@@ -9,7 +9,9 @@
     max_fields = 100               # form fields
     max_header = 8192              # bytes, one header
     max_headers = 128
-    body_timeout_seconds = 30      # a body slower than this is refused (408)
+    body_timeout_seconds = 30      # a whole Twilio/Telnyx body, and each upload chunk (408)
+    header_timeout_seconds = 10    # a request's headers must be complete within this
+    max_connections = 1000         # open connections at most; more are answered 503
 
     [webhooks.twilio]
     auth_tokens = ["..."]          # primary, then the previous one during rotation
@@ -18,6 +20,8 @@
     [webhooks.upload]
     secrets = ["whsec_..."]        # Standard Webhooks secret(s) of your PBX uploader
     max_bytes = 268435456          # largest upload (metadata + audio)
+    body_deadline_seconds = 600    # a whole upload body, however it trickles in (408)
+    max_concurrent = 4             # upload bodies read at once; more are answered 503
 
 Secrets should come from the environment rather than the file; an environment variable,
 when set, replaces the file's list:
@@ -53,6 +57,10 @@ from recorder.ingest.verify import (
 #: Largest generic upload by default: the audio decoder's own cap (256 MiB).
 DEFAULT_UPLOAD_MAX = 256 * 1024 * 1024
 DEFAULT_BODY_TIMEOUT = 30.0
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_UPLOAD_DEADLINE = 600.0
+DEFAULT_UPLOAD_CONCURRENT = 4
+DEFAULT_MAX_CONNECTIONS = 1000
 
 ENV_TWILIO = ("CALLREC_TWILIO_AUTH_TOKEN", "CALLREC_TWILIO_AUTH_TOKEN_PREVIOUS")
 ENV_TELNYX = "CALLREC_TELNYX_PUBLIC_KEY"
@@ -69,6 +77,10 @@ class WebSettings:
     limits: Limits = field(default_factory=Limits)
     upload_max_bytes: int = DEFAULT_UPLOAD_MAX
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    upload_deadline: float = DEFAULT_UPLOAD_DEADLINE
+    upload_concurrent: int = DEFAULT_UPLOAD_CONCURRENT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
 
 def _table(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
@@ -83,6 +95,13 @@ def _int(raw: Mapping[str, Any], key: str, where: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{where}.{key}: expected a positive integer")
     return value
+
+
+def _seconds(raw: Mapping[str, Any], key: str, where: str, default: float) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 86400:
+        raise ConfigError(f"{where}.{key}: expected a number of seconds (0 to 86400)")
+    return float(value)
 
 
 def _strings(raw: Mapping[str, Any], key: str, where: str) -> list[str]:
@@ -111,9 +130,7 @@ def load_web_settings(config: Config, environ: Mapping[str, str] | None = None) 
         max_header=_int(raw, "max_header", where, default.max_header),
         max_headers=_int(raw, "max_headers", where, default.max_headers),
     )
-    timeout = raw.get("body_timeout_seconds", DEFAULT_BODY_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError(f"{where}.body_timeout_seconds: expected a positive number")
+    timeout = _seconds(raw, "body_timeout_seconds", where, DEFAULT_BODY_TIMEOUT)
     base = raw.get("public_base_url")
     if base is not None and not isinstance(base, str):
         raise ConfigError(f"{where}.public_base_url: expected a string")
@@ -162,5 +179,13 @@ def load_web_settings(config: Config, environ: Mapping[str, str] | None = None) 
         upload=upload,
         limits=limits,
         upload_max_bytes=_int(upload_raw, "max_bytes", f"{where}.upload", DEFAULT_UPLOAD_MAX),
-        body_timeout=float(timeout),
+        body_timeout=timeout,
+        header_timeout=_seconds(raw, "header_timeout_seconds", where, DEFAULT_HEADER_TIMEOUT),
+        upload_deadline=_seconds(
+            upload_raw, "body_deadline_seconds", f"{where}.upload", DEFAULT_UPLOAD_DEADLINE
+        ),
+        upload_concurrent=_int(
+            upload_raw, "max_concurrent", f"{where}.upload", DEFAULT_UPLOAD_CONCURRENT
+        ),
+        max_connections=_int(raw, "max_connections", where, DEFAULT_MAX_CONNECTIONS),
     )

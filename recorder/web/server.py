@@ -4,9 +4,12 @@ uvicorn is driven programmatically (``uvicorn.Config`` + ``uvicorn.Server``), so
 ``callrec serve`` runs it in the main thread and tests run the very same server in a
 background thread on 127.0.0.1, port 0. Settings that matter for webhooks:
 
-- ``http="h11"``: pure-Python HTTP/1.1 with a bounded header block
+- h11 (pure-Python HTTP/1.1) with a bounded header block
   (``h11_max_incomplete_event_size``); a request with huge headers is a 400 from h11,
-  never a crash.
+  never a crash. The protocol class is :func:`recorder.web.deadline.header_deadline_protocol`:
+  headers must be complete within ``header_timeout_seconds`` (408 and closed otherwise).
+- ``limit_concurrency``: at most ``max_connections`` connections (and tasks); beyond that
+  uvicorn answers 503 at once instead of queueing without bound.
 - ``proxy_headers=False``: uvicorn must not rewrite the scheme or client from
   ``X-Forwarded-*``; Twilio URL reconstruction reads those headers itself, and only when
   ``trust_forwarded`` is configured.
@@ -30,9 +33,11 @@ import uvicorn
 from recorder import logredact
 from recorder.capture import Capturer
 from recorder.config import Config
+from recorder.ingest.verify.query import query_key
 from recorder.web.adapters import Masker, make_masker
 from recorder.web.app import AppDeps, build_app
-from recorder.web.config import WebSettings
+from recorder.web.config import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, WebSettings
+from recorder.web.deadline import header_deadline_protocol
 from recorder.web.store import JobQueue, StoreThread
 from storage.jobs import JobStore, jobs_path
 from storage.keyring import FileKeyRing
@@ -63,6 +68,7 @@ def make_deps(
     """Dependencies over the data dir; the keyring must exist (``callrec init``)."""
     keyring = FileKeyRing.load(paths.keyring)
     paths.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    Vault.open(paths.home, keyring).close()  # migrate now, with the keyring's guard key
 
     def check_keyring() -> None:
         ring = FileKeyRing.load(paths.keyring)
@@ -92,6 +98,7 @@ def make_deps(
         open_vault=open_vault,
         clock=clock,
         rng=rng,
+        query_key=query_key(keyring.audit_signing_seed()),
     )
 
 
@@ -99,11 +106,21 @@ def uvicorn_config(
     deps: AppDeps, host: str, port: int, *, log_level: str = "warning"
 ) -> uvicorn.Config:
     """The uvicorn configuration callrec runs with (see the module docstring)."""
-    return asgi_config(build_app(deps), host, port, log_level=log_level)
+    settings = deps.settings
+    return asgi_config(
+        build_app(deps), host, port, log_level=log_level,
+        header_timeout=settings.header_timeout, max_connections=settings.max_connections,
+    )  # fmt: skip
 
 
 def asgi_config(
-    app: Callable[..., Awaitable[None]], host: str, port: int, *, log_level: str = "warning"
+    app: Callable[..., Awaitable[None]],
+    host: str,
+    port: int,
+    *,
+    log_level: str = "warning",
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> uvicorn.Config:
     """The same uvicorn settings for any ASGI app (the benchmark's bare baseline uses it).
 
@@ -115,7 +132,7 @@ def asgi_config(
         app,
         host=host,
         port=port,
-        http="h11",
+        http=header_deadline_protocol(header_timeout),
         loop="asyncio",
         lifespan="off",
         proxy_headers=False,
@@ -125,6 +142,7 @@ def asgi_config(
         log_level=log_level,
         h11_max_incomplete_event_size=HEADER_BLOCK_LIMIT,
         timeout_keep_alive=5,
+        limit_concurrency=max_connections,
         backlog=256,
     )
     for name in ("uvicorn", "uvicorn.access"):

@@ -2,12 +2,15 @@
 
 For a PBX without Twilio or Telnyx: ``POST /hooks/upload`` with Standard Webhooks headers
 (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``) over the raw multipart body,
-which holds a ``metadata`` part (the spool sidecar JSON, see ``recorder/ingest/sidecar.py``)
+plus ``content-length``, ``content-digest`` and ``callrec-upload-signature`` so the sender
+is authenticated before the body is read (``recorder.ingest.verify.upload``). The body
+holds a ``metadata`` part (the spool sidecar JSON, see ``recorder/ingest/sidecar.py``)
 and an ``audio`` part (WAV or MP3).
 
 The body is never held whole, and the audio never touches the disk in clear:
 
-1. the headers are checked (:func:`begin_standard_webhook`) before any body byte is read;
+1. the headers, the early signature included, are checked by the web route
+   (:func:`~recorder.ingest.verify.begin_upload`) before any body byte is read;
 2. each body chunk feeds the HMAC and the streaming multipart parser, and the audio
    part's bytes go straight into :meth:`Vault.seal` under a throwaway *staging* id: on disk
    they are ciphertext from the first byte, and memory holds one chunk at a time;
@@ -39,7 +42,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from recorder.capture import Captured, Capturer
 from recorder.errors import InvalidEvent, MalformedRequest
 from recorder.ingest.sidecar import MAX_SIDECAR_BYTES, parse_sidecar
-from recorder.ingest.verify import HeaderInput, StandardWebhooksConfig, begin_standard_webhook
+from recorder.ingest.verify import UploadStream
 from storage import crypto
 from storage.models import ArtefactKind, Rng
 from storage.vault import Sealed, Vault, new_id
@@ -181,9 +184,8 @@ def _plain_in_memory(vault: Vault, sealed: Sealed) -> Iterator[Path]:
 def receive_upload(
     *,
     pull: Pull,
-    headers: HeaderInput,
+    auth: UploadStream,
     content_type: str | None,
-    config: StandardWebhooksConfig,
     max_bytes: int,
     vault: Vault,
     capturer: Capturer,
@@ -191,7 +193,7 @@ def receive_upload(
     rng: Rng,
 ) -> Captured:
     """Verify, stage (sealed), then capture one upload. See the module docstring."""
-    stream = begin_standard_webhook(headers, now=now, config=config, max_bytes=max_bytes)
+    stream = auth
     parts = _Parts(header_field=bytearray(), header_value=bytearray())
     pending: list[bytes] = []
     parser = _parser(boundary_of(content_type), parts, max_bytes, pending)

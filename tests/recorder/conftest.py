@@ -83,6 +83,14 @@ def run(env: dict[str, str], *args: str) -> Result:
 
 
 @pytest.fixture
+def spool(tmp_path: Path) -> Path:
+    """An empty spool folder (as the PBX would write into)."""
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
 def config() -> Config:
     """The org chart: siri leads anna and (until 18 Nov) bjorn; sven leads carla and bjorn."""
     return parse_config(tomllib.loads(ORG_CHART))

@@ -76,6 +76,8 @@ class FakeProvider:
     port: int = 0
     recordings: dict[str, bytes] = field(default_factory=dict)
     callers: dict[str, str] = field(default_factory=dict)
+    #: Raw bytes served instead of a Telnyx recording document (hostile JSON tests).
+    documents: dict[str, bytes] = field(default_factory=dict)
     faults: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
     seen: list[Seen] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
@@ -163,6 +165,8 @@ class _Handler(BaseHTTPRequestHandler):
         if m := _TELNYX_REC.fullmatch(self.path):
             if not self._telnyx_ok():
                 return self._send(401, b'{"errors": [{"code": "10009"}]}')
+            if m[1] in self.fake.documents:
+                return self._send(200, self.fake.documents[m[1]])
             if m[1] not in self.fake.recordings:
                 return self._send(404, b'{"errors": [{"code": "10005"}]}')
             url = f"https://{self.fake.media_host}:{self.fake.port}/media/{m[1]}.wav"

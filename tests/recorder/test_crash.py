@@ -146,7 +146,7 @@ def make_pairs(rnd: random.Random, count: int) -> list[Pair]:
         pairs.append(
             Pair(
                 name=f"call-{i:02d}",
-                source_id=f"pbx1-{rnd.randrange(16**8):08x}.{i}",
+                source_id=f"pbx1-x{rnd.randrange(16**8):08x}.{i}",  # not number-shaped
                 caller=rnd.choice(CALLERS),
                 pcm=canary_pcm(SECONDS, channels=channels, seed=rnd.randrange(1 << 30)),
                 channels=channels,

@@ -214,14 +214,15 @@ def _ingest(
                     "started_at": BEFORE_MOVE.isoformat()}),
         encoding="utf-8",
     )  # fmt: skip
-    write_wav(spool / "reject-caller.wav", canary_pcm(SECONDS, seed=99))
-    (spool / "reject-caller.json").write_text(
-        json.dumps({"v": 1, "source_id": "reject-caller", "caller": hidden[1].ljust(70, " "),
+    write_wav(spool / "reject-agent.wav", canary_pcm(SECONDS, seed=99))
+    (spool / "reject-agent.json").write_text(  # a number in the agent field is refused
+        json.dumps({"v": 1, "source_id": "reject-agent", "caller": hidden[1],
+                    "agent": "".join(c for c in hidden[1] if c.isdigit()),
                     "started_at": BEFORE_MOVE.isoformat()}),
         encoding="utf-8",
     )  # fmt: skip
     report = run_spool(spool, capturer, now=lambda: now, rng=rng)
-    assert sorted(report.rejected) == ["reject-audio", "reject-caller"]
+    assert sorted(report.rejected) == ["reject-agent", "reject-audio"]
     assert report.failed == []
     assert len(report.captured) == SPOOL_CALLS
     for call in calls[DIRECT_CALLS:]:

@@ -100,8 +100,9 @@ def test_number_formats_are_redacted(number: str) -> None:
         "at 2026-11-23T12:00:00Z",
         "seq 12345",
         "12 calls, 3 agents",
-        "rec_12345678",
-        "job-20261123",
+        "sha256-1234567890abcdef1234",  # digits glued to letters: part of a hex token
+        "RE0123456789abcdef0123456789abcdef",
+        "00000000-0000-0000-0000-000000000007",  # an all-decimal UUID is still an id
     ],
 )
 def test_ids_dates_and_small_numbers_survive(text: str) -> None:
@@ -116,6 +117,14 @@ def test_ids_dates_and_small_numbers_survive(text: str) -> None:
         ("size 1234567 bytes", "size [number] bytes"),  # over-redaction, by design
         ("masked +4791234***", "masked [number]***"),  # logs carry ids, not callers
         ("caller 4791234567.wav", "caller [number].wav"),
+        # joined by -, . or _ to a word, a number is still a number (issue 13)
+        ("spool item 4791234568-bad rejected", "spool item [number]-bad rejected"),
+        ("rec_91234567", "rec_[number]"),
+        ("job-20261123", "job-[number]"),  # a compact date: over-redaction, by design
+        ("x.4791234567.y", "x.[number].y"),
+        ("3f2a9b1c-1234-5678-9012-def012345678", "3f2a9b1c-1234-5678-9012-def012345678"),
+        ("pbx1-1700000000.42", "pbx1-[number]"),
+        ("id5-4791234567", "id5-[number]"),
     ],
 )
 def test_redaction_edges(text: str, expected: str) -> None:
@@ -244,7 +253,9 @@ def test_install_on_the_root_logger_covers_its_handlers_and_last_resort() -> Non
 
 
 _SEPARATORS = st.sampled_from([" ", "-", ".", "", "", "", " - ", "(", ")", "/"])
-_DELIMITERS = st.sampled_from([" ", "=", "'", '"', "(", "[", "<", ",", ";", "\n", ""])
+_DELIMITERS = st.sampled_from(
+    [" ", "=", "'", '"', "(", "[", "<", ",", ";", "\n", "", "-", "_", "."]
+)
 
 
 @st.composite

@@ -51,13 +51,6 @@ def put(spool: Path, name: str, doc: dict[str, Any] | bytes | None, audio: bytes
 
 
 @pytest.fixture
-def spool(tmp_path: Path) -> Path:
-    folder = tmp_path / "spool"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
 def wav(tmp_path: Path) -> bytes:
     return write_wav(tmp_path / "src.wav", canary_pcm(4.0, seed=5)).read_bytes()
 
@@ -150,7 +143,8 @@ def test_adapter_yields_call_events(spool: Path, wav: bytes) -> None:
         ({"started_at": "2026-11-17T10:30:00"}, "started_at"),
         ({"channels": ["left", "right", "centre"]}, "channels"),
         ({"ai": "yes"}, "ai"),
-        ({"caller": 4791234567}, "caller"),
+        ({"agent": "4791234567"}, "agent"),
+        ({"participants": ["bjorn", "+4791234567"]}, "participants"),
     ],
 )
 def test_sidecar_errors_name_the_field_not_the_value(

@@ -23,6 +23,7 @@ from storage.errors import (
     SchemaError,
     StorageError,
 )
+from storage.guard import Guard
 from storage.models import (
     Artefact,
     ArtefactKind,
@@ -92,9 +93,13 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "catalog.db"
 
 
+#: The integrity key the vault would derive from its keyring (``storage.guard``).
+GUARD = Guard(b"\x07" * 32)
+
+
 @pytest.fixture
 def catalog(db_path: Path) -> Iterator[Catalog]:
-    cat = Catalog.open(db_path)
+    cat = Catalog.open(db_path, guard=GUARD)
     yield cat
     cat.close()
 

@@ -17,6 +17,7 @@ Twilio              :func:`verify_twilio`                 :class:`TwilioConfig`
 Telnyx              :func:`verify_telnyx`                 :class:`TelnyxConfig`
 Standard Webhooks   :func:`verify_standard_webhook`,      :class:`StandardWebhooksConfig`
                     :func:`begin_standard_webhook`
+signed upload       :func:`begin_upload` (headers first)  :class:`StandardWebhooksConfig`
 ==================  ====================================  =============================
 """
 
@@ -37,6 +38,7 @@ from recorder.ingest.verify.twilio import (
     twilio_public_url,
     verify_twilio,
 )
+from recorder.ingest.verify.upload import UploadStream, begin_upload
 
 __all__ = [
     "TOLERANCE",
@@ -50,7 +52,9 @@ __all__ = [
     "TelnyxDelivery",
     "TwilioConfig",
     "TwilioRequest",
+    "UploadStream",
     "begin_standard_webhook",
+    "begin_upload",
     "twilio_public_url",
     "verify_standard_webhook",
     "verify_telnyx",

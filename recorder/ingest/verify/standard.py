@@ -137,22 +137,35 @@ class StandardWebhookStream:
         return self._delivery
 
 
-def _signatures(header: str) -> list[bytes]:
+def _signatures(header: str, name: str = SIGNATURE_HEADER) -> list[bytes]:
     """The v1 signatures of the header. Other versions are skipped; a malformed entry,
     or a v1 entry that is not base64 of 32 bytes, makes the whole header garbled."""
     found = []
     for entry in header.split():
         version, separator, value = entry.partition(",")
         if not separator or not _VERSION.fullmatch(version) or not value:
-            raise BadSignature(f"{SIGNATURE_HEADER}: garbled")
+            raise BadSignature(f"{name}: garbled")
         if version == "v1":
             raw = b64_exact(value, 32)
             if raw is None:
-                raise BadSignature(f"{SIGNATURE_HEADER}: garbled")
+                raise BadSignature(f"{name}: garbled")
             found.append(raw)
     if not found:
-        raise BadSignature(f"{SIGNATURE_HEADER}: no v1 signature")
+        raise BadSignature(f"{name}: no v1 signature")
     return found
+
+
+def check_signed(config: StandardWebhooksConfig, header: str, name: str, content: bytes) -> None:
+    """:class:`BadSignature` unless a v1 signature in ``header`` (the value of the header
+    ``name``) is HMAC-SHA256 of ``content`` under one of the configured secrets."""
+    signatures = _signatures(header, name)
+    matched = False
+    for key in config._keys:
+        digest = hmac.new(key.reveal(), content, hashlib.sha256).digest()
+        for signature in signatures:
+            matched |= hmac.compare_digest(digest, signature)
+    if not matched:
+        raise BadSignature(f"{name}: no signature matches")
 
 
 def begin_standard_webhook(

@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from standardwebhooks import webhooks
 from twilio.request_validator import RequestValidator
 
 from recorder.config import Config, parse_config
+from recorder.ingest.verify.query import query_key, sign_query
+from recorder.ingest.verify.upload import content_digest
 from recorder.web.app import AppDeps
 from recorder.web.config import WebSettings, load_web_settings
 from recorder.web.server import BackgroundServer, ServerPaths, make_deps, uvicorn_config
@@ -238,13 +240,22 @@ def upload_request(
     msg_id: str = "msg_1",
     secret: str = UPLOAD_SECRET,
     at: datetime = NOW,
+    length: int | None = None,
 ) -> Headers:
+    """The headers of a signed upload: Standard Webhooks over the body, plus the
+    content digest and the early signature over (id, timestamp, length, digest), made by
+    the real ``standardwebhooks`` package (``length`` lies about the body if given)."""
     signature = standard_signature(body, msg_id=msg_id, secret=secret, at=at)
+    digest = content_digest(body)
+    size = len(body) if length is None else length
+    early = reference_signature(f"{size}.{digest}", msg_id=msg_id, secret=secret, at=at)
     return [
         ("Content-Type", f"multipart/form-data; boundary={boundary}"),
         ("webhook-id", msg_id),
         ("webhook-timestamp", str(int(at.timestamp()))),
         ("webhook-signature", signature),
+        ("content-digest", digest),
+        ("callrec-upload-signature", early),
     ]
 
 
@@ -292,8 +303,17 @@ class Web:
         target, body, headers = twilio_request(params, **kw)
         return self.request("POST", target, body, headers)
 
-    def telnyx(self, document: Mapping[str, Any] | bytes, *, query: str = "", **kw: Any) -> Reply:
+    def telnyx(
+        self, document: Mapping[str, Any] | bytes, *, query: str = "", signed: bool = True,
+        **kw: Any,
+    ) -> Reply:  # fmt: skip
+        """POST a Telnyx event; ``query`` gets its ``sig`` as ``callrec webhooks
+        callback-url`` would make it, unless ``signed`` is False (an attacker's URL)."""
         body, headers = telnyx_request(document, **kw)
+        if query and signed:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            key = query_key(FileKeyRing.load(self.keyring).audit_signing_seed())
+            query = urlencode([*pairs, ("sig", sign_query(key, pairs))])
         return self.request("POST", "/hooks/telnyx" + (f"?{query}" if query else ""), body, headers)
 
     def jobs(self) -> list[Job]:
