@@ -1,0 +1,403 @@
+"""Ingest: one chat delivery in, one durable, redacted, encrypted, classed, audited chat out.
+
+The steps::
+
+    find        the conversation by the keyed digest of (platform, conversation id)
+    merge       messages and events whose id digests are not stored yet (idempotent)
+    redact      each new message (:func:`transcribe.textredact.redact_text`)
+    class       phase → class; each switch audited with the event that caused it
+    seal        the conversation (and, for a logged-in customer, the history copy; the
+                queue's contact details as their own artefact), outside the transaction
+    commit      one transaction: recording + chat rows, items, new artefacts, the old
+                versions' keys destroyed, secret, audit; then WAL checkpoint, old blobs
+
+A chat is a recording (provider ``chat``) without audio, so everything that governs
+recordings governs it. A delivery that adds nothing answers ``duplicate`` and changes
+nothing; one for a destroyed chat answers ``gone`` and stores nothing (a deleted chat is
+never brought back). Any error before the commit leaves nothing behind: sealed blobs of a
+failed commit are discarded, never half a chat.
+
+The self-service secret is issued when the chat is created and returned once. A retry of
+that same delivery (same webhook id) means the platform never got the answer, so it gets a
+fresh secret and the unseen one stops working; any other delivery gets none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+from recorder.audit_events import record
+from recorder.chat import digests, selfsecret
+from recorder.chat.classes import Lifetimes, lifetimes, switches
+from recorder.chat.model import Conversation, Delivery, EventKind, Line, Phase
+from recorder.chat.sealed import contact_json, drop_blobs, live, read_contact, read_conversation, retire
+from recorder.chat.settings import ChatSettings
+from recorder.config import Config
+from recorder.errors import InvalidChat
+from recorder.masking import mask
+from recorder.models import CHAT_PROVIDER, WITHHELD, MaskedNumber
+from storage import chats
+from storage.errors import DuplicateError
+from storage.models import (
+    Artefact,
+    ArtefactKind,
+    LookupDigest,
+    NewRecording,
+    Recording,
+    Rng,
+    State,
+)
+from storage.vault import Sealed, Vault, new_id
+from transcribe.textredact import redact_text
+
+ACTOR: Final = ("ingest:chat", "system")
+SUPERSEDED: Final = "chat.superseded"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestResult:
+    """What one delivery did. ``secret`` is set only when one was issued (shown once)."""
+
+    chat_id: str
+    status: str  # "created" | "updated" | "duplicate" | "gone"
+    messages_added: int = 0
+    events_added: int = 0
+    phase: str = "bot"
+    retention_class: str = ""
+    secret: str | None = field(default=None, repr=False)
+    secret_expires_at: datetime | None = None
+
+
+class _Gone(Exception):
+    """The chat's text is no longer kept (its lifetime ended): nothing is added."""
+
+
+@dataclass(slots=True, kw_only=True)
+class _Work:
+    """What one delivery will write, gathered before the transaction."""
+
+    rid: str
+    existing: Recording | None
+    chat: chats.ChatRow | None
+    conversation: Conversation
+    new_items: list[str]
+    added_messages: int
+    added_events: int
+    redacted: int
+    contact: bytes | None
+    masked: MaskedNumber | None
+    email: LookupDigest | None
+    advisors: list[str]
+    reissue: bool
+    sealed: list[tuple[Sealed, datetime]] = field(default_factory=list)
+
+
+def _find(vault: Vault, delivery: Delivery) -> Recording | None:
+    for digest in digests.conversation_digests(
+        vault.keyring, delivery.platform, delivery.conversation_id
+    ):
+        found = vault.catalog.find_recording(CHAT_PROVIDER, digest)
+        if found is not None:
+            return found
+    return None
+
+
+def _advisors(delivery: Delivery, existing: Recording | None) -> list[str]:
+    """Every advisor of the chat: the one who took the (first) handover first."""
+    found = [] if existing is None else list(dict.fromkeys(
+        [*([existing.agent_id] if existing.agent_id else []), *existing.participants]
+    ))  # fmt: skip
+    for event in sorted(delivery.events, key=lambda e: e.at):
+        if event.kind is EventKind.HANDOVER and event.advisor:
+            found.append(event.advisor)
+    found += [m.advisor for m in sorted(delivery.messages, key=lambda m: m.at) if m.advisor]
+    return list(dict.fromkeys(found))
+
+
+def _gather(
+    vault: Vault,
+    config: Config,
+    settings: ChatSettings,
+    delivery: Delivery,
+    existing: Recording | None,
+    delivery_key: str | None,
+    rng: Rng,
+) -> _Work | None:
+    keyring = vault.keyring
+    rid = existing.id if existing is not None else new_id(rng)
+    chat = chats.get_chat(vault.catalog, rid) if existing is not None else None
+    old = read_conversation(vault, rid) if existing is not None else None
+    if existing is not None and old is None:
+        raise _Gone()
+    seen = set()
+    if existing is not None:
+        ids = [digests.item_digest(keyring, rid, m.id) for m in delivery.messages]
+        ids += [digests.item_digest(keyring, rid, e.id) for e in delivery.events]
+        seen = chats.seen_items(vault.catalog, rid, ids)
+    languages = (*settings.languages, delivery.language)
+    lines: list[Line] = []
+    events: list[tuple[EventKind, datetime]] = []
+    new_items: list[str] = []
+    redacted = 0
+    for message in delivery.messages:
+        key = digests.item_digest(keyring, rid, message.id)
+        if key in seen or key in new_items:
+            continue
+        new_items.append(key)
+        result = redact_text(message.text, languages=languages)
+        redacted += sum(result.counts.values())
+        lines.append(Line(sender=message.sender, at=message.at, text=result.text))
+    added_messages = len(lines)
+    for event in delivery.events:
+        key = digests.item_digest(keyring, rid, event.id)
+        if key in seen or key in new_items:
+            continue
+        new_items.append(key)
+        events.append((event.kind, event.at))
+    contact = masked = email = None
+    if delivery.contact is not None:
+        known = read_contact(vault, rid) if existing is not None else None
+        if known != delivery.contact:
+            contact = contact_json(delivery.contact)
+            version = keyring.active_pepper_version()
+            masked = mask(delivery.contact.phone, pepper=keyring.pepper(version),
+                          pepper_version=version, default_region=config.default_region)  # fmt: skip
+            email = (
+                None if not delivery.contact.email
+                else digests.email_digest(keyring, delivery.contact.email)
+            )  # fmt: skip
+    secret = chats.get_secret(vault.catalog, rid) if existing is not None else None
+    reissue = (
+        secret is not None and delivery_key is not None and secret.delivery == delivery_key
+        and secret.spent_at is None
+    )  # fmt: skip
+    if existing is not None and not new_items and contact is None and not reissue:
+        return None
+    base = old or Conversation(platform=delivery.platform, language=delivery.language)
+    merged = Conversation(
+        platform=base.platform,
+        language=base.language,
+        lines=tuple(sorted((*base.lines, *lines), key=lambda ln: ln.at)),
+        events=tuple(sorted((*base.events, *events), key=lambda e: e[1])),
+    )
+    if len(merged.lines) > settings.max_messages:
+        raise InvalidChat(f"conversation: more than {settings.max_messages} messages")
+    return _Work(
+        rid=rid, existing=existing, chat=chat, conversation=merged, new_items=new_items,
+        added_messages=added_messages, added_events=len(events), redacted=redacted,
+        contact=contact, masked=masked, email=email,
+        advisors=_advisors(delivery, existing), reissue=reissue,
+    )  # fmt: skip
+
+
+def _seal(vault: Vault, work: _Work, life: Lifetimes, rng: Rng) -> None:
+    text = work.conversation.to_json()
+    changed = bool(work.new_items) or work.existing is None
+    if changed:
+        work.sealed.append((vault.seal(work.rid, ArtefactKind.CHAT, (text,), rng=rng),
+                            life.analysis_until))  # fmt: skip
+    if life.visible_until is not None and (
+        changed or live(vault, work.rid, ArtefactKind.CHAT_HISTORY) is None
+    ):
+        work.sealed.append((vault.seal(work.rid, ArtefactKind.CHAT_HISTORY, (text,), rng=rng),
+                            life.visible_until))  # fmt: skip
+    if work.contact is not None:
+        work.sealed.append((vault.seal(work.rid, ArtefactKind.CHAT_CONTACT, (work.contact,),
+                                       rng=rng), life.analysis_until))  # fmt: skip
+
+
+def ingest_delivery(
+    vault: Vault,
+    config: Config,
+    settings: ChatSettings,
+    delivery: Delivery,
+    *,
+    source: str,
+    now: datetime,
+    rng: Rng,
+    delivery_id: str | None = None,
+) -> IngestResult:
+    """Store one delivery (see the module docstring). ``delivery_id`` is the webhook id."""
+    existing = _find(vault, delivery)
+    if existing is not None and existing.state is State.DESTROYED:
+        return IngestResult(chat_id=existing.id, status="gone")
+    keyring = vault.keyring
+    delivery_key = (
+        None if delivery_id is None
+        else digests.item_digest(keyring, "delivery", f"{delivery.platform}\x1f{delivery_id}")
+    )  # fmt: skip
+    try:
+        work = _gather(vault, config, settings, delivery, existing, delivery_key, rng)
+    except _Gone:
+        assert existing is not None
+        return IngestResult(chat_id=existing.id, status="gone")
+    if work is None:
+        assert existing is not None
+        known = chats.get_chat(vault.catalog, existing.id)
+        return IngestResult(chat_id=existing.id, status="duplicate",
+                            phase=known.phase if known else "bot",
+                            retention_class=existing.retention_class)  # fmt: skip
+    old_phase = None if work.chat is None else Phase(work.chat.phase)
+    phase = work.conversation.phase
+    if old_phase is not None and list(Phase).index(phase) < list(Phase).index(old_phase):
+        phase = old_phase  # phases only rise
+    start = work.existing.started_at if work.existing else work.conversation.started_at
+    customer = work.chat.customer_digest if work.chat else None
+    if delivery.customer_id is not None:
+        customer = digests.customer_digest(keyring, delivery.customer_id)
+    life = lifetimes(settings, phase, start, logged_in=customer is not None)
+    _seal(vault, work, life, rng)
+    try:
+        token, secret_row = _commit(vault, config, settings, delivery, work, life, phase,
+                                    old_phase, customer, delivery_key, now=now, rng=rng,
+                                    source=source)  # fmt: skip
+    except DuplicateError:
+        for sealed, _ in work.sealed:
+            vault.discard(sealed)
+        raced = _find(vault, delivery)
+        if raced is None:
+            raise
+        return ingest_delivery(vault, config, settings, delivery, source=source, now=now,
+                               rng=rng, delivery_id=delivery_id)  # fmt: skip
+    except BaseException:
+        for sealed, _ in work.sealed:
+            vault.discard(sealed)
+        raise
+    return IngestResult(
+        chat_id=work.rid,
+        status=_status(work),
+        messages_added=work.added_messages,
+        events_added=work.added_events,
+        phase=str(phase),
+        retention_class=life.retention_class,
+        secret=token,
+        secret_expires_at=None if secret_row is None else secret_row.expires_at,
+    )
+
+
+def _commit(
+    vault: Vault,
+    config: Config,
+    settings: ChatSettings,
+    delivery: Delivery,
+    work: _Work,
+    life: Lifetimes,
+    phase: Phase,
+    old_phase: Phase | None,
+    customer: LookupDigest | None,
+    delivery_key: str | None,
+    *,
+    now: datetime,
+    rng: Rng,
+    source: str,
+) -> tuple[str | None, chats.SecretRow | None]:
+    catalog, keyring = vault.catalog, vault.keyring
+    conv = work.conversation
+    handler = work.advisors[0] if work.advisors else None
+    masked = work.masked
+    display = masked.display if masked is not None else (
+        work.existing.caller_display if work.existing else WITHHELD
+    )  # fmt: skip
+    caller_digest = masked.digest if masked is not None else (
+        work.existing.caller_digest if work.existing else None
+    )  # fmt: skip
+    retired: list[Artefact] = []
+    token: str | None = None
+    secret_row: chats.SecretRow | None = None
+    with catalog.transaction():
+        if work.existing is None:
+            catalog.insert_recording(NewRecording(
+                id=work.rid, provider=CHAT_PROVIDER,
+                provider_id=digests.conversation_digests(
+                    keyring, delivery.platform, delivery.conversation_id)[0],
+                started_at=conv.started_at, answered_at=conv.started_at, ended_at=conv.ended_at,
+                duration_ms=None, service_number=None, caller_display=display,
+                caller_digest=caller_digest, agent_id=handler,
+                team_id=config.team_of(handler, conv.started_at), channels=1,
+                retention_class=life.retention_class, expires_at=life.recording_until,
+                ai_opted_out=True, created_at=now,
+            ))  # fmt: skip
+        else:
+            for sealed, _ in work.sealed:
+                old = live(vault, work.rid, sealed.kind)
+                if old is not None:
+                    retire(vault, old, now=now, reason=SUPERSEDED)
+                    retired.append(old)
+            chats.update_recording(
+                catalog, work.rid, agent_id=handler,
+                team_id=config.team_of(handler, work.existing.started_at),
+                caller_display=display, caller_digest=caller_digest, ended_at=conv.ended_at,
+            )  # fmt: skip
+        if len(work.advisors) > 1:
+            catalog.add_participants(work.rid, work.advisors[1:])
+        for sealed, expires in work.sealed:
+            vault.register(sealed, now=now, expires_at=expires)
+        chats.set_class(
+            catalog, work.rid, retention_class=life.retention_class,
+            expires_at=life.recording_until,
+            artefact_expiry={ArtefactKind.CHAT: life.analysis_until,
+                             ArtefactKind.CHAT_CONTACT: life.analysis_until,
+                             **({ArtefactKind.CHAT_HISTORY: life.visible_until}
+                                if life.visible_until else {})},
+        )  # fmt: skip
+        for switch in switches(settings, old_phase, phase, advisor=bool(work.advisors)):
+            record(vault.audit, ACTOR, "chat.class", now=now, outcome="ok",
+                   recording_id=work.rid, reason=f"{switch.event} moved the chat to {switch.new}",
+                   detail={"from": switch.old, "to": switch.new, "event": switch.event})  # fmt: skip
+        chats.put_chat(catalog, _row(work, settings, delivery, phase, life, customer))
+        chats.add_items(catalog, work.rid, work.new_items)
+        if work.existing is None or work.reissue:
+            expires = min(now + timedelta(days=settings.secret_days), life.recording_until)
+            token, secret_row = selfsecret.issue(
+                keyring, work.rid, rng=rng, now=now, expires_at=expires,
+                delivery=delivery_key or "none",
+            )  # fmt: skip
+            chats.put_secret(catalog, secret_row)
+        record(vault.audit, ACTOR, "chat.ingest", now=now, outcome="ok", recording_id=work.rid,
+               artefact=str(ArtefactKind.CHAT), detail={
+                   "source": source, "status": _status(work),
+                   "messages_added": work.added_messages, "events_added": work.added_events,
+                   "redacted": work.redacted, "contact": work.contact is not None,
+                   "secret_issued": token is not None})  # fmt: skip
+        if work.existing is None:
+            catalog.set_recording_state(work.rid, State.AVAILABLE)
+    drop_blobs(vault, retired)
+    return token, secret_row
+
+
+def _status(work: _Work) -> str:
+    if work.existing is None:
+        return "created"
+    return "updated" if work.new_items or work.contact is not None else "duplicate"
+
+
+def _row(
+    work: _Work,
+    settings: ChatSettings,
+    delivery: Delivery,
+    phase: Phase,
+    life: Lifetimes,
+    customer: LookupDigest | None,
+) -> chats.ChatRow:
+    conv, chat = work.conversation, work.chat
+    topics = tuple(dict.fromkeys([*(chat.topics if chat else ()), *delivery.topics]))
+    ip = delivery.ip if delivery.ip is not None else (chat.ip_prefix if chat else None)
+    return chats.ChatRow(
+        recording_id=work.rid,
+        platform=conv.platform,
+        language=conv.language,
+        phase=str(phase),
+        last_at=conv.last_at,
+        ended_at=conv.ended_at,
+        messages=len(conv.lines),
+        bot_questions=len(conv.bot_questions()),
+        handovers=sum(1 for kind, _ in conv.events if kind is EventKind.HANDOVER),
+        topics=topics,
+        customer_digest=customer,
+        email_digest=work.email if work.email is not None else (chat.email_digest if chat else None),
+        ip_prefix=ip if settings.ip != "none" else None,
+        analysis_until=life.analysis_until,
+        visible_until=life.visible_until,
+    )
