@@ -1,6 +1,7 @@
 """Data-subject rights (GDPR Art. 15-18, issue 8): find, export, erase, restrict, rectify.
 
-One job: orchestrate a request about one caller, identified by their full number, which
+One job: orchestrate a request about one caller, identified by their full number (or, for
+chats, a contact e-mail or customer id: :class:`recorder.chat.subjects.SubjectKey`), which
 exists only in memory here: it is turned into its keyed lookup digest (one per pepper
 version still in the catalog) and dropped. Every request is decided and audited; no
 audit entry, error or file name carries the number.
@@ -36,6 +37,7 @@ from typing import Any
 
 from recorder.access import GRANTS, PURPOSES, Action, Principal, Role, Scope
 from recorder.audit_events import record
+from recorder.chat.subjects import SubjectKey, chat_ids
 from recorder.config import FORBIDDEN_PURPOSES, Config
 from recorder.errors import AccessDenied, InvalidEvent
 from recorder.masking import digest_for_lookup
@@ -182,17 +184,24 @@ def subject_digests(vault: Vault, number: str, *, default_region: str) -> list[t
     return digests
 
 
-def recordings_of(vault: Vault, config: Config, number: str) -> list[Recording]:
-    digests = subject_digests(vault, number, default_region=config.default_region)
-    ids = subjects.recording_ids_by_digests(vault.catalog, digests)
-    return [vault.catalog.get_recording(rid) for rid in ids]
+def recordings_of(vault: Vault, config: Config, number: str | SubjectKey) -> list[Recording]:
+    """Every recording of the subject, oldest first: calls and chats by the number's
+    lookup digest, chats also by a contact e-mail or customer id (issue 17)."""
+    key = number if isinstance(number, SubjectKey) else SubjectKey(number=number)
+    ids: list[str] = []
+    if key.number is not None:
+        digests = subject_digests(vault, key.number, default_region=config.default_region)
+        ids = subjects.recording_ids_by_digests(vault.catalog, digests)
+    ids += [rid for rid in chat_ids(vault, key) if rid not in ids]
+    found = [vault.catalog.get_recording(rid) for rid in ids]
+    return sorted(found, key=lambda r: (r.started_at, r.id))
 
 
 def find(
     vault: Vault,
     config: Config,
     principal: Principal,
-    number: str,
+    number: str | SubjectKey,
     *,
     purpose: str,
     now: datetime,
@@ -318,11 +327,26 @@ def _erase_one(
     )
 
 
+def erase_recording(
+    vault: Vault,
+    config: Config,
+    actor: Principal,
+    recording: Recording,
+    *,
+    now: datetime,
+    rng: Rng,
+) -> ErasureOutcome:
+    """Erase one recording on a request decided elsewhere (a customer deleting their bot
+    chat with its secret, the DPO closing a chat deletion request): the same receipt,
+    tombstone and blocks (hold, restriction, MIN class → pending) as :func:`erase`."""
+    return _erase_one(vault, config, actor, recording, now=now, rng=rng)
+
+
 def erase(
     vault: Vault,
     config: Config,
     principal: Principal,
-    number: str,
+    number: str | SubjectKey,
     *,
     now: datetime,
     rng: Rng,
@@ -364,7 +388,7 @@ def set_restriction(
     vault: Vault,
     config: Config,
     principal: Principal,
-    number: str,
+    number: str | SubjectKey,
     *,
     restricted: bool,
     reason: str,

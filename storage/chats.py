@@ -79,8 +79,9 @@ def _ts(value: str | None, what: str) -> datetime:
 
 def _digest(row: Row, name: str) -> LookupDigest | None:
     value = row[name]
-    return None if value is None else LookupDigest(pepper_version=row[f"{name}_version"],
-                                                   digest=value)  # fmt: skip
+    return (
+        None if value is None else LookupDigest(pepper_version=row[f"{name}_version"], digest=value)
+    )
 
 
 def _chat(row: Row) -> ChatRow:
@@ -233,12 +234,15 @@ def update_recording(
         "UPDATE recordings SET agent_id = ?, team_id = ?, caller_display = ?, caller_digest = ?, "
         "caller_digest_version = ?, ended_at = ? WHERE id = ?",
         (
-            agent_id, team_id, caller_display,
+            agent_id,
+            team_id,
+            caller_display,
             None if caller_digest is None else caller_digest.digest,
             None if caller_digest is None else caller_digest.pepper_version,
-            encode_ts(ended_at), recording_id,
+            encode_ts(ended_at),
+            recording_id,
         ),
-    )  # fmt: skip
+    )
 
 
 def ids_by_digest(catalog: Catalog, column: str, digests: Sequence[tuple[int, str]]) -> list[str]:
@@ -279,10 +283,15 @@ def put_secret(catalog: Catalog, secret: SecretRow) -> None:
         "INSERT OR REPLACE INTO chat_secrets (recording_id, digest, pepper_version, delivery, "
         "issued_at, expires_at, spent_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
-            secret.recording_id, secret.digest, secret.pepper_version, secret.delivery,
-            encode_ts(secret.issued_at), encode_ts(secret.expires_at), encode_ts(secret.spent_at),
+            secret.recording_id,
+            secret.digest,
+            secret.pepper_version,
+            secret.delivery,
+            encode_ts(secret.issued_at),
+            encode_ts(secret.expires_at),
+            encode_ts(secret.spent_at),
         ),
-    )  # fmt: skip
+    )
 
 
 def get_secret(catalog: Catalog, recording_id: str) -> SecretRow | None:

@@ -53,7 +53,9 @@ _DK: Final = re.compile(r"(?<![\w+])(\d{6})[- ]?(\d{4})(?!\w)")
 _FI_CHECK: Final = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 
 
-def _date_ok(day: int, month: int, *, day_offsets: tuple[int, ...], month_offsets: tuple[int, ...]) -> bool:
+def _date_ok(
+    day: int, month: int, *, day_offsets: tuple[int, ...], month_offsets: tuple[int, ...]
+) -> bool:
     days = any(1 <= day - off <= 31 for off in day_offsets)
     months = any(1 <= month - off <= 12 for off in month_offsets)
     return days and months
@@ -67,8 +69,9 @@ def norwegian_ok(digits: str) -> bool:
     """An 11-digit fødselsnummer (or D/H/test number) with both control digits right."""
     if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
         return False
-    if not _date_ok(int(digits[0:2]), int(digits[2:4]), day_offsets=(0, 40),
-                    month_offsets=(0, 40, 80)):  # fmt: skip
+    if not _date_ok(
+        int(digits[0:2]), int(digits[2:4]), day_offsets=(0, 40), month_offsets=(0, 40, 80)
+    ):
         return False
     k1 = 11 - _mod11(digits[:9], (3, 7, 6, 1, 8, 9, 4, 5, 2))
     k1 = 0 if k1 == 11 else k1

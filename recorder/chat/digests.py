@@ -41,7 +41,9 @@ def item_digest(keyring: KeyRing, recording_id: str, item_id: str) -> str:
 def customer_digest(keyring: KeyRing, customer_id: str) -> LookupDigest:
     """The logged-in customer's id as stored (active pepper)."""
     version = keyring.active_pepper_version()
-    return LookupDigest(pepper_version=version, digest=_one(keyring, version, "customer", customer_id))
+    return LookupDigest(
+        pepper_version=version, digest=_one(keyring, version, "customer", customer_id)
+    )
 
 
 def customer_digests(keyring: KeyRing, customer_id: str) -> list[tuple[int, str]]:

@@ -32,7 +32,14 @@ from recorder.audit_events import record
 from recorder.chat import digests, selfsecret
 from recorder.chat.classes import Lifetimes, lifetimes, switches
 from recorder.chat.model import Conversation, Delivery, EventKind, Line, Phase
-from recorder.chat.sealed import contact_json, drop_blobs, live, read_contact, read_conversation, retire
+from recorder.chat.sealed import (
+    contact_json,
+    drop_blobs,
+    live,
+    read_contact,
+    read_conversation,
+    retire,
+)
 from recorder.chat.settings import ChatSettings
 from recorder.config import Config
 from recorder.errors import InvalidChat
@@ -106,9 +113,15 @@ def _find(vault: Vault, delivery: Delivery) -> Recording | None:
 
 def _advisors(delivery: Delivery, existing: Recording | None) -> list[str]:
     """Every advisor of the chat: the one who took the (first) handover first."""
-    found = [] if existing is None else list(dict.fromkeys(
-        [*([existing.agent_id] if existing.agent_id else []), *existing.participants]
-    ))  # fmt: skip
+    found = (
+        []
+        if existing is None
+        else list(
+            dict.fromkeys(
+                [*([existing.agent_id] if existing.agent_id else []), *existing.participants]
+            )
+        )
+    )
     for event in sorted(delivery.events, key=lambda e: e.at):
         if event.kind is EventKind.HANDOVER and event.advisor:
             found.append(event.advisor)
@@ -162,17 +175,24 @@ def _gather(
         if known != delivery.contact:
             contact = contact_json(delivery.contact)
             version = keyring.active_pepper_version()
-            masked = mask(delivery.contact.phone, pepper=keyring.pepper(version),
-                          pepper_version=version, default_region=config.default_region)  # fmt: skip
+            masked = mask(
+                delivery.contact.phone,
+                pepper=keyring.pepper(version),
+                pepper_version=version,
+                default_region=config.default_region,
+            )
             email = (
-                None if not delivery.contact.email
+                None
+                if not delivery.contact.email
                 else digests.email_digest(keyring, delivery.contact.email)
-            )  # fmt: skip
+            )
     secret = chats.get_secret(vault.catalog, rid) if existing is not None else None
     reissue = (
-        secret is not None and delivery_key is not None and secret.delivery == delivery_key
+        secret is not None
+        and delivery_key is not None
+        and secret.delivery == delivery_key
         and secret.spent_at is None
-    )  # fmt: skip
+    )
     if existing is not None and not new_items and contact is None and not reissue:
         return None
     base = old or Conversation(platform=delivery.platform, language=delivery.language)
@@ -185,27 +205,42 @@ def _gather(
     if len(merged.lines) > settings.max_messages:
         raise InvalidChat(f"conversation: more than {settings.max_messages} messages")
     return _Work(
-        rid=rid, existing=existing, chat=chat, conversation=merged, new_items=new_items,
-        added_messages=added_messages, added_events=len(events), redacted=redacted,
-        contact=contact, masked=masked, email=email,
-        advisors=_advisors(delivery, existing), reissue=reissue,
-    )  # fmt: skip
+        rid=rid,
+        existing=existing,
+        chat=chat,
+        conversation=merged,
+        new_items=new_items,
+        added_messages=added_messages,
+        added_events=len(events),
+        redacted=redacted,
+        contact=contact,
+        masked=masked,
+        email=email,
+        advisors=_advisors(delivery, existing),
+        reissue=reissue,
+    )
 
 
 def _seal(vault: Vault, work: _Work, life: Lifetimes, rng: Rng) -> None:
     text = work.conversation.to_json()
     changed = bool(work.new_items) or work.existing is None
     if changed:
-        work.sealed.append((vault.seal(work.rid, ArtefactKind.CHAT, (text,), rng=rng),
-                            life.analysis_until))  # fmt: skip
+        work.sealed.append(
+            (vault.seal(work.rid, ArtefactKind.CHAT, (text,), rng=rng), life.analysis_until)
+        )
     if life.visible_until is not None and (
         changed or live(vault, work.rid, ArtefactKind.CHAT_HISTORY) is None
     ):
-        work.sealed.append((vault.seal(work.rid, ArtefactKind.CHAT_HISTORY, (text,), rng=rng),
-                            life.visible_until))  # fmt: skip
+        work.sealed.append(
+            (vault.seal(work.rid, ArtefactKind.CHAT_HISTORY, (text,), rng=rng), life.visible_until)
+        )
     if work.contact is not None:
-        work.sealed.append((vault.seal(work.rid, ArtefactKind.CHAT_CONTACT, (work.contact,),
-                                       rng=rng), life.analysis_until))  # fmt: skip
+        work.sealed.append(
+            (
+                vault.seal(work.rid, ArtefactKind.CHAT_CONTACT, (work.contact,), rng=rng),
+                life.analysis_until,
+            )
+        )
 
 
 def ingest_delivery(
@@ -225,20 +260,24 @@ def ingest_delivery(
         return IngestResult(chat_id=existing.id, status="gone")
     keyring = vault.keyring
     delivery_key = (
-        None if delivery_id is None
+        None
+        if delivery_id is None
         else digests.item_digest(keyring, "delivery", f"{delivery.platform}\x1f{delivery_id}")
-    )  # fmt: skip
+    )
     try:
         work = _gather(vault, config, settings, delivery, existing, delivery_key, rng)
     except _Gone:
-        assert existing is not None
-        return IngestResult(chat_id=existing.id, status="gone")
+        return IngestResult(chat_id=existing.id if existing else "", status="gone")
     if work is None:
-        assert existing is not None
+        if existing is None:  # pragma: no cover - _gather returns None only for a known chat
+            raise InvalidChat("body: nothing to store")
         known = chats.get_chat(vault.catalog, existing.id)
-        return IngestResult(chat_id=existing.id, status="duplicate",
-                            phase=known.phase if known else "bot",
-                            retention_class=existing.retention_class)  # fmt: skip
+        return IngestResult(
+            chat_id=existing.id,
+            status="duplicate",
+            phase=known.phase if known else "bot",
+            retention_class=existing.retention_class,
+        )
     old_phase = None if work.chat is None else Phase(work.chat.phase)
     phase = work.conversation.phase
     if old_phase is not None and list(Phase).index(phase) < list(Phase).index(old_phase):
@@ -250,17 +289,37 @@ def ingest_delivery(
     life = lifetimes(settings, phase, start, logged_in=customer is not None)
     _seal(vault, work, life, rng)
     try:
-        token, secret_row = _commit(vault, config, settings, delivery, work, life, phase,
-                                    old_phase, customer, delivery_key, now=now, rng=rng,
-                                    source=source)  # fmt: skip
+        token, secret_row = _commit(
+            vault,
+            config,
+            settings,
+            delivery,
+            work,
+            life,
+            phase,
+            old_phase,
+            customer,
+            delivery_key,
+            now=now,
+            rng=rng,
+            source=source,
+        )
     except DuplicateError:
         for sealed, _ in work.sealed:
             vault.discard(sealed)
         raced = _find(vault, delivery)
         if raced is None:
             raise
-        return ingest_delivery(vault, config, settings, delivery, source=source, now=now,
-                               rng=rng, delivery_id=delivery_id)  # fmt: skip
+        return ingest_delivery(
+            vault,
+            config,
+            settings,
+            delivery,
+            source=source,
+            now=now,
+            rng=rng,
+            delivery_id=delivery_id,
+        )
     except BaseException:
         for sealed, _ in work.sealed:
             vault.discard(sealed)
@@ -297,28 +356,44 @@ def _commit(
     conv = work.conversation
     handler = work.advisors[0] if work.advisors else None
     masked = work.masked
-    display = masked.display if masked is not None else (
-        work.existing.caller_display if work.existing else WITHHELD
-    )  # fmt: skip
-    caller_digest = masked.digest if masked is not None else (
-        work.existing.caller_digest if work.existing else None
-    )  # fmt: skip
+    display = (
+        masked.display
+        if masked is not None
+        else (work.existing.caller_display if work.existing else WITHHELD)
+    )
+    caller_digest = (
+        masked.digest
+        if masked is not None
+        else (work.existing.caller_digest if work.existing else None)
+    )
     retired: list[Artefact] = []
     token: str | None = None
     secret_row: chats.SecretRow | None = None
     with catalog.transaction():
         if work.existing is None:
-            catalog.insert_recording(NewRecording(
-                id=work.rid, provider=CHAT_PROVIDER,
-                provider_id=digests.conversation_digests(
-                    keyring, delivery.platform, delivery.conversation_id)[0],
-                started_at=conv.started_at, answered_at=conv.started_at, ended_at=conv.ended_at,
-                duration_ms=None, service_number=None, caller_display=display,
-                caller_digest=caller_digest, agent_id=handler,
-                team_id=config.team_of(handler, conv.started_at), channels=1,
-                retention_class=life.retention_class, expires_at=life.recording_until,
-                ai_opted_out=True, created_at=now,
-            ))  # fmt: skip
+            catalog.insert_recording(
+                NewRecording(
+                    id=work.rid,
+                    provider=CHAT_PROVIDER,
+                    provider_id=digests.conversation_digests(
+                        keyring, delivery.platform, delivery.conversation_id
+                    )[0],
+                    started_at=conv.started_at,
+                    answered_at=conv.started_at,
+                    ended_at=conv.ended_at,
+                    duration_ms=None,
+                    service_number=None,
+                    caller_display=display,
+                    caller_digest=caller_digest,
+                    agent_id=handler,
+                    team_id=config.team_of(handler, conv.started_at),
+                    channels=1,
+                    retention_class=life.retention_class,
+                    expires_at=life.recording_until,
+                    ai_opted_out=True,
+                    created_at=now,
+                )
+            )
         else:
             for sealed, _ in work.sealed:
                 old = live(vault, work.rid, sealed.kind)
@@ -326,41 +401,71 @@ def _commit(
                     retire(vault, old, now=now, reason=SUPERSEDED)
                     retired.append(old)
             chats.update_recording(
-                catalog, work.rid, agent_id=handler,
+                catalog,
+                work.rid,
+                agent_id=handler,
                 team_id=config.team_of(handler, work.existing.started_at),
-                caller_display=display, caller_digest=caller_digest, ended_at=conv.ended_at,
-            )  # fmt: skip
+                caller_display=display,
+                caller_digest=caller_digest,
+                ended_at=conv.ended_at,
+            )
         if len(work.advisors) > 1:
             catalog.add_participants(work.rid, work.advisors[1:])
         for sealed, expires in work.sealed:
             vault.register(sealed, now=now, expires_at=expires)
         chats.set_class(
-            catalog, work.rid, retention_class=life.retention_class,
+            catalog,
+            work.rid,
+            retention_class=life.retention_class,
             expires_at=life.recording_until,
-            artefact_expiry={ArtefactKind.CHAT: life.analysis_until,
-                             ArtefactKind.CHAT_CONTACT: life.analysis_until,
-                             **({ArtefactKind.CHAT_HISTORY: life.visible_until}
-                                if life.visible_until else {})},
-        )  # fmt: skip
+            artefact_expiry={
+                ArtefactKind.CHAT: life.analysis_until,
+                ArtefactKind.CHAT_CONTACT: life.analysis_until,
+                **({ArtefactKind.CHAT_HISTORY: life.visible_until} if life.visible_until else {}),
+            },
+        )
         for switch in switches(settings, old_phase, phase, advisor=bool(work.advisors)):
-            record(vault.audit, ACTOR, "chat.class", now=now, outcome="ok",
-                   recording_id=work.rid, reason=f"{switch.event} moved the chat to {switch.new}",
-                   detail={"from": switch.old, "to": switch.new, "event": switch.event})  # fmt: skip
+            record(
+                vault.audit,
+                ACTOR,
+                "chat.class",
+                now=now,
+                outcome="ok",
+                recording_id=work.rid,
+                reason=f"{switch.event} moved the chat to {switch.new}",
+                detail={"from": switch.old, "to": switch.new, "event": switch.event},
+            )
         chats.put_chat(catalog, _row(work, settings, delivery, phase, life, customer))
         chats.add_items(catalog, work.rid, work.new_items)
         if work.existing is None or work.reissue:
             expires = min(now + timedelta(days=settings.secret_days), life.recording_until)
             token, secret_row = selfsecret.issue(
-                keyring, work.rid, rng=rng, now=now, expires_at=expires,
+                keyring,
+                work.rid,
+                rng=rng,
+                now=now,
+                expires_at=expires,
                 delivery=delivery_key or "none",
-            )  # fmt: skip
+            )
             chats.put_secret(catalog, secret_row)
-        record(vault.audit, ACTOR, "chat.ingest", now=now, outcome="ok", recording_id=work.rid,
-               artefact=str(ArtefactKind.CHAT), detail={
-                   "source": source, "status": _status(work),
-                   "messages_added": work.added_messages, "events_added": work.added_events,
-                   "redacted": work.redacted, "contact": work.contact is not None,
-                   "secret_issued": token is not None})  # fmt: skip
+        record(
+            vault.audit,
+            ACTOR,
+            "chat.ingest",
+            now=now,
+            outcome="ok",
+            recording_id=work.rid,
+            artefact=str(ArtefactKind.CHAT),
+            detail={
+                "source": source,
+                "status": _status(work),
+                "messages_added": work.added_messages,
+                "events_added": work.added_events,
+                "redacted": work.redacted,
+                "contact": work.contact is not None,
+                "secret_issued": token is not None,
+            },
+        )
         if work.existing is None:
             catalog.set_recording_state(work.rid, State.AVAILABLE)
     drop_blobs(vault, retired)
@@ -396,7 +501,9 @@ def _row(
         handovers=sum(1 for kind, _ in conv.events if kind is EventKind.HANDOVER),
         topics=topics,
         customer_digest=customer,
-        email_digest=work.email if work.email is not None else (chat.email_digest if chat else None),
+        email_digest=work.email
+        if work.email is not None
+        else (chat.email_digest if chat else None),
         ip_prefix=ip if settings.ip != "none" else None,
         analysis_until=life.analysis_until,
         visible_until=life.visible_until,

@@ -40,9 +40,19 @@ MAX_CONTACT: Final = 200
 _ID: Final = re.compile(r"[!-~]{1,128}")
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _KEYS: Final = frozenset(
-    {"v", "platform", "conversation_id", "language", "customer_id", "ip", "topics", "contact",
-     "messages", "events"}
-)  # fmt: skip
+    {
+        "v",
+        "platform",
+        "conversation_id",
+        "language",
+        "customer_id",
+        "ip",
+        "topics",
+        "contact",
+        "messages",
+        "events",
+    }
+)
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -119,7 +129,7 @@ def _event(raw: Any, i: int, config: Config) -> Event:
         raise InvalidChat(f"{where}: expected an object")
     _keys(raw, frozenset({"id", "type", "at", "advisor"}), where)
     try:
-        kind = EventKind(raw.get("type"))
+        kind = EventKind(str(raw.get("type")))
     except ValueError:
         raise InvalidChat(f"{where}.type: expected handover, complaint or ended") from None
     at = _time(raw.get("at"), f"{where}.at")

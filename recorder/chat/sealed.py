@@ -74,9 +74,16 @@ def retire(vault: Vault, artefact: Artefact, *, now: datetime, reason: str) -> N
     """
     vault.catalog.destroy_key(artefact.id)
     vault.catalog.set_artefact_state(artefact.id, State.DESTROYED)
-    record(vault.audit, ACTOR, "artefact.shred", now=now, outcome="ok",
-           recording_id=artefact.recording_id, artefact=str(artefact.kind),
-           reason=reason)  # fmt: skip
+    record(
+        vault.audit,
+        ACTOR,
+        "artefact.shred",
+        now=now,
+        outcome="ok",
+        recording_id=artefact.recording_id,
+        artefact=str(artefact.kind),
+        reason=reason,
+    )
 
 
 def drop_blobs(vault: Vault, artefacts: list[Artefact]) -> None:

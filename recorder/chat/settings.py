@@ -52,9 +52,18 @@ DEFAULT_CLASSES: Final = {
 ENV_SECRET: Final = ("CALLREC_CHAT_SECRET", "CALLREC_CHAT_SECRET_PREVIOUS")
 ENV_HISTORY_KEY: Final = "CALLREC_CHAT_HISTORY_KEY"
 _KEYS: Final = frozenset(
-    {"platforms", "languages", "topics", "ip", "max_bytes", "max_messages", "classes",
-     "selfservice", "history"}
-)  # fmt: skip
+    {
+        "platforms",
+        "languages",
+        "topics",
+        "ip",
+        "max_bytes",
+        "max_messages",
+        "classes",
+        "selfservice",
+        "history",
+    }
+)
 _TOPIC_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyz_")
 
 

@@ -29,9 +29,12 @@ import uvicorn
 
 from recorder import logredact
 from recorder.capture import Capturer
+from recorder.chat.ratelimit import RateLimit
+from recorder.chat.settings import load_chat_settings
 from recorder.config import Config
 from recorder.web.adapters import Masker, make_masker
 from recorder.web.app import AppDeps, build_app
+from recorder.web.chat import ChatDeps
 from recorder.web.config import WebSettings
 from recorder.web.store import JobQueue, StoreThread
 from storage.jobs import JobStore, jobs_path
@@ -85,6 +88,7 @@ def make_deps(
         return JobStore.open(jobs_path(paths.home))
 
     store = StoreThread(open_jobs or default_jobs, paths.home / DB_NAME, check_keyring)
+    chat_settings = load_chat_settings(config)
     return AppDeps(
         settings=settings,
         store=store,
@@ -92,6 +96,11 @@ def make_deps(
         open_vault=open_vault,
         clock=clock,
         rng=rng,
+        chat=ChatDeps(
+            settings=chat_settings,
+            config=config,
+            limit=RateLimit(chat_settings.per_minute, clock),
+        ),
     )
 
 
