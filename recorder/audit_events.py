@@ -419,8 +419,15 @@ EVENTS: Mapping[AuditAction, EventDoc] = MappingProxyType(
             "events added, redacted, sealed.",
             writer="recorder.chat.ingest",
             outcomes=_OK,
-            detail=("source", "status", "messages_added", "events_added", "redacted",
-                    "contact", "secret_issued"),  # fmt: skip
+            detail=(
+                "source",
+                "status",
+                "messages_added",
+                "events_added",
+                "redacted",
+                "contact",
+                "secret_issued",
+            ),  # fmt: skip
             notes="Counts only: never a message, a contact detail, an IP address or the "
             "secret. A redelivery that adds nothing writes no entry.",
         ),
