@@ -111,19 +111,34 @@ class Simulation:
 
     # -- traffic -------------------------------------------------------------------------
 
-    def call(self, at: datetime, cls: str, caller: str, *, deadline: datetime,
-             minimum: bool = False) -> Item:  # fmt: skip
+    def call(
+        self, at: datetime, cls: str, caller: str, *, deadline: datetime, minimum: bool = False
+    ) -> Item:
         event = CallEvent(
-            source="pbx", source_id=f"call-{len(self.items)}", audio_path=self.wav,
-            caller=caller, service_number="+4722000000", agent_id=self.rand.choice(self.agents),
-            started_at=at, answered_at=at, ended_at=at + timedelta(milliseconds=500),
+            source="pbx",
+            source_id=f"call-{len(self.items)}",
+            audio_path=self.wav,
+            caller=caller,
+            service_number="+4722000000",
+            agent_id=self.rand.choice(self.agents),
+            started_at=at,
+            answered_at=at,
+            ended_at=at + timedelta(milliseconds=500),
             retention_class=cls,
-        )  # fmt: skip
+        )
         captured = self.capturer.capture(event, now=at, rng=self.rng)
         return self._add(f"call {cls} {at:%F}", captured.recording_id, deadline, minimum, caller)
 
-    def chat(self, at: datetime, *, kind: str, deadline: datetime, phone: str | None = None,
-             customer: str | None = None, analysis_until: datetime | None = None) -> tuple[Item, IngestResult]:  # fmt: skip
+    def chat(
+        self,
+        at: datetime,
+        *,
+        kind: str,
+        deadline: datetime,
+        phone: str | None = None,
+        customer: str | None = None,
+        analysis_until: datetime | None = None,
+    ) -> tuple[Item, IngestResult]:
         def t(minutes: float) -> str:
             return (at + timedelta(minutes=minutes)).isoformat()
 
@@ -135,26 +150,34 @@ class Simulation:
         events: list[dict[str, Any]] = [{"type": "ended", "at": t(9)}]
         if kind in ("advisor", "complaint"):
             events.append({"type": "handover", "at": t(1), "advisor": advisor})
-            messages.append({"id": "m3", "sender": f"advisor:{advisor}", "at": t(2), "text": "Hei!"})
+            messages.append(
+                {"id": "m3", "sender": f"advisor:{advisor}", "at": t(2), "text": "Hei!"}
+            )
         if kind == "complaint":
             events.append({"type": "complaint", "at": t(3)})
         document: dict[str, Any] = {
-            "v": 1, "platform": self.settings.platforms[0], "conversation_id": f"conv-{len(self.items)}",
-            "language": "no", "messages": messages, "events": events,
-        }  # fmt: skip
+            "v": 1,
+            "platform": self.settings.platforms[0],
+            "conversation_id": f"conv-{len(self.items)}",
+            "language": "no",
+            "messages": messages,
+            "events": events,
+        }
         if phone is not None:
             document["contact"] = {"name": "Kunde", "phone": phone}
         if customer is not None:
             document["customer_id"] = customer
         delivery = read_delivery(json.dumps(document).encode(), self.settings, self.config)
-        result = ingest_delivery(self.vault, self.config, self.settings, delivery,
-                                 source="sim", now=at, rng=self.rng)  # fmt: skip
+        result = ingest_delivery(
+            self.vault, self.config, self.settings, delivery, source="sim", now=at, rng=self.rng
+        )
         item = self._add(f"chat {kind} {at:%F}", result.chat_id, deadline, False, phone)
         item.analysis_until = analysis_until
         return item, result
 
-    def _add(self, label: str, rid: str, deadline: datetime, minimum: bool,
-             number: str | None) -> Item:  # fmt: skip
+    def _add(
+        self, label: str, rid: str, deadline: datetime, minimum: bool, number: str | None
+    ) -> Item:
         item = Item(label=label, rid=rid, deadline=deadline, minimum=minimum)
         if number is not None and any(h.number == number for h in self.holds):
             item.held_by = number  # a standing hold covers what is captured after it
@@ -167,8 +190,15 @@ class Simulation:
 
     def place_hold(self, number: str, start: datetime, end: datetime) -> None:
         target = target_for(self.vault, self.config, number=number)
-        place_hold(self.vault, self.config, self.legal, target, reason="complaints board case",
-                   now=start, rng=self.rng)  # fmt: skip
+        place_hold(
+            self.vault,
+            self.config,
+            self.legal,
+            target,
+            reason="complaints board case",
+            now=start,
+            rng=self.rng,
+        )
         self.holds.append(Hold(number=number, start=start, end=end, target=target))
         for item in self.items:
             rec = self.vault.catalog.get_recording(item.rid)
@@ -185,8 +215,14 @@ class Simulation:
         store must agree."""
         for hold in self.holds:
             if hold.target is not None and hold.end <= at:
-                release_hold(self.vault, self.config, self.legal, hold.target,
-                             reason="case closed", now=hold.end)  # fmt: skip
+                release_hold(
+                    self.vault,
+                    self.config,
+                    self.legal,
+                    hold.target,
+                    reason="case closed",
+                    now=hold.end,
+                )
                 hold.target = None
         sweep(self.vault, classes=self.classes, now=at)
         run_pending_erasures(self.vault, self.config, now=at, rng=self.rng)
@@ -210,7 +246,9 @@ class Simulation:
     def check(self, at: datetime) -> None:
         """The store equals the model: gone exactly when promised, keys gone with it."""
         catalog = self.vault.catalog  # two plain reads per check: the year has ~900 checks
-        states = {r["id"]: r["state"] for r in catalog.rows("sim", "SELECT id, state FROM recordings")}
+        states = {
+            r["id"]: r["state"] for r in catalog.rows("sim", "SELECT id, state FROM recordings")
+        }
         kinds: dict[str, set[ArtefactKind]] = {}
         for row in catalog.rows(
             "sim", "SELECT recording_id, kind FROM artefacts WHERE state = 'available'"

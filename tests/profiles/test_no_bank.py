@@ -41,8 +41,9 @@ def test_a_year_of_bank_traffic_keeps_the_bank_promises(tmp_path: Path) -> None:
                 s.call(at, "buffer_24h", caller, deadline=at + timedelta(hours=24))
                 classes["buffer_24h"] = classes.get("buffer_24h", 0) + 1
             elif roll < 0.85:
-                item = s.call(at, "regulated_5y", caller, deadline=months_after(at, 60),
-                              minimum=True)  # fmt: skip
+                item = s.call(
+                    at, "regulated_5y", caller, deadline=months_after(at, 60), minimum=True
+                )
                 classes["regulated_5y"] = classes.get("regulated_5y", 0) + 1
                 if classes["regulated_5y"] == 3:
                     s.later(at + timedelta(days=10), lambda s2, t: ask_erase(s2, t, caller))
@@ -54,10 +55,14 @@ def test_a_year_of_bank_traffic_keeps_the_bank_promises(tmp_path: Path) -> None:
             kind = "bot" if s.rand.random() < 0.6 else "advisor"
             logged_in = s.rand.random() < 0.5
             months = 60 if kind == "advisor" else (36 if logged_in else 12)
-            s.chat(at, kind=kind, deadline=months_after(at, months),
-                   customer=f"kunde-{n}" if logged_in else None,
-                   phone=s.rand.choice(CALLERS) if kind == "advisor" else None,
-                   analysis_until=months_after(at, 12) if logged_in and kind == "bot" else None)  # fmt: skip
+            s.chat(
+                at,
+                kind=kind,
+                deadline=months_after(at, months),
+                customer=f"kunde-{n}" if logged_in else None,
+                phone=s.rand.choice(CALLERS) if kind == "advisor" else None,
+                analysis_until=months_after(at, 12) if logged_in and kind == "bot" else None,
+            )
             key = f"chat {kind}{' logged-in' if logged_in else ''}"
             classes[key] = classes.get(key, 0) + 1
         if n == 50:
@@ -74,8 +79,15 @@ def test_a_year_of_bank_traffic_keeps_the_bank_promises(tmp_path: Path) -> None:
                         item.erase_at = at
 
     sim.run_year(traffic)
-    assert set(classes) == {"buffer_24h", "regulated_5y", "ai_30d", "chat bot", "chat advisor",
-                            "chat bot logged-in", "chat advisor logged-in"}  # fmt: skip
+    assert set(classes) == {
+        "buffer_24h",
+        "regulated_5y",
+        "ai_30d",
+        "chat bot",
+        "chat advisor",
+        "chat bot logged-in",
+        "chat advisor logged-in",
+    }
     assert min(classes.values()) >= 5
     assert sum(1 for i in sim.items if i.held_by) >= 10
     assert sum(1 for i in sim.items if i.analysis_until is not None) >= 10

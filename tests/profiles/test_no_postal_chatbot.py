@@ -43,8 +43,9 @@ def test_a_year_of_postal_chats_keeps_the_notice(tmp_path: Path) -> None:
                 secret = result.secret
 
                 def delete(s2: Simulation, when: datetime) -> None:
-                    receipt = selfservice.delete(s2.vault, s2.config, item.rid, secret,
-                                                 now=when, rng=s2.rng)  # fmt: skip
+                    receipt = selfservice.delete(
+                        s2.vault, s2.config, item.rid, secret, now=when, rng=s2.rng
+                    )
                     assert receipt.status == "erased"
                     s2.erased_now(item, when)
                     counts["deleted"] += 1

@@ -38,16 +38,18 @@ def test_a_year_of_retail_chats_keeps_the_notice(tmp_path: Path) -> None:
                 secret = result.secret
 
                 def ask(s2: Simulation, when: datetime) -> None:
-                    receipt = selfservice.delete(s2.vault, s2.config, item.rid, secret,
-                                                 now=when, rng=s2.rng)  # fmt: skip
+                    receipt = selfservice.delete(
+                        s2.vault, s2.config, item.rid, secret, now=when, rng=s2.rng
+                    )
                     assert receipt.status == "requested"
                     counts["requested"] += 1
                     s2.later(when + timedelta(days=5), carry_out)
 
                 def carry_out(s2: Simulation, when: datetime) -> None:
                     assert item.rid in {r.recording_id for r in chats.requests(s2.vault.catalog)}
-                    status = selfservice.close_request(s2.vault, s2.config, s2.dpo, item.rid,
-                                                       now=when, rng=s2.rng)  # fmt: skip
+                    status = selfservice.close_request(
+                        s2.vault, s2.config, s2.dpo, item.rid, now=when, rng=s2.rng
+                    )
                     assert status == "erased"
                     s2.erased_now(item, when)
                     counts["erased"] += 1

@@ -50,11 +50,17 @@ def conversation(
 ) -> dict[str, Any]:
     """A finished conversation: a customer question, the bot's answer, optionally a handover
     to ``advisor`` and their reply, a complaint flag, and the end."""
+
     def at(minutes: float) -> str:
         return (start + timedelta(minutes=minutes)).isoformat()
 
     messages = [
-        {"id": "m1", "sender": "customer", "at": at(0), "text": "hvor er pakken min? ring 912 34 567"},
+        {
+            "id": "m1",
+            "sender": "customer",
+            "at": at(0),
+            "text": "hvor er pakken min? ring 912 34 567",
+        },
         {"id": "m2", "sender": "bot", "at": at(0.1), "text": "Jeg kan hjelpe med sporing."},
     ]
     events: list[dict[str, Any]] = []
@@ -64,8 +70,14 @@ def conversation(
     if complaint:
         events.append({"type": "complaint", "at": at(3)})
     events.append({"type": "ended", "at": at(4)})
-    document: dict[str, Any] = {"v": 1, "platform": platform, "conversation_id": conv,
-                                "language": "no", "messages": messages, "events": events}  # fmt: skip
+    document: dict[str, Any] = {
+        "v": 1,
+        "platform": platform,
+        "conversation_id": conv,
+        "language": "no",
+        "messages": messages,
+        "events": events,
+    }
     if customer is not None:
         document["customer_id"] = customer
     return document
@@ -118,9 +130,13 @@ def chat_server(tmp: Path, config: Config, clock: Clock) -> Iterator[Web]:
     home, keyring = tmp / "data", tmp / "keys" / "keyring.json"
     if not keyring.exists():
         FileKeyRing.create(keyring, random.Random(99).randbytes)
-    deps = make_deps(ServerPaths(home=home, keyring=keyring), config,
-                     load_web_settings(config, {}), clock=clock,
-                     rng=random.Random(5).randbytes)  # fmt: skip
+    deps = make_deps(
+        ServerPaths(home=home, keyring=keyring),
+        config,
+        load_web_settings(config, {}),
+        clock=clock,
+        rng=random.Random(5).randbytes,
+    )
     server = BackgroundServer(uvicorn_config(deps, "127.0.0.1", 0)).start()
     try:
         yield Web(home=home, keyring=keyring, config=config, clock=clock, server=server)

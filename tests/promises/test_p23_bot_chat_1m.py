@@ -28,7 +28,14 @@ import pytest
 from recorder.retention import expiry, load_classes
 from storage.keyring import FileKeyRing
 from storage.vault import Vault
-from tests.promises.chat_path import assert_shredded, chat_server, conversation, deliver, kept_until, profile
+from tests.promises.chat_path import (
+    assert_shredded,
+    chat_server,
+    conversation,
+    deliver,
+    kept_until,
+    profile,
+)
 from tests.recorder.web.harness import Clock
 
 CONFIG = profile("no-postal-chatbot")
@@ -60,8 +67,9 @@ def test_the_user_downloads_then_deletes_it_sooner(
     with chat_server(tmp_path, CONFIG, clock) as web:
         vault = Vault.open(web.home, FileKeyRing.load(web.keyring))
         try:
-            result = deliver(vault, CONFIG, conversation(PLATFORM, "c-2", start), now=clock.now,
-                             rng=rng)  # fmt: skip
+            result = deliver(
+                vault, CONFIG, conversation(PLATFORM, "c-2", start), now=clock.now, rng=rng
+            )
         finally:
             vault.close()
         auth = [("Authorization", f"Bearer {result.secret}")]

@@ -51,16 +51,31 @@ def test_a_complaint_flagged_later_extends_it_and_the_switch_is_audited(
     vault: Vault, rng: Callable[[int], bytes]
 ) -> None:
     start = datetime(2026, 1, 1, 9, tzinfo=UTC)
-    first = deliver(vault, CONFIG, conversation(PLATFORM, "c-2", start, advisor="siv"),
-                    now=start, rng=rng)  # fmt: skip
-    assert vault.catalog.get_recording(first.chat_id).expires_at == datetime(2027, 7, 1, 9, tzinfo=UTC)
-    flag = {"v": 1, "platform": PLATFORM, "conversation_id": "c-2", "language": "no",
-            "events": [{"type": "complaint", "at": (start + timedelta(days=3)).isoformat()}]}  # fmt: skip
+    first = deliver(
+        vault, CONFIG, conversation(PLATFORM, "c-2", start, advisor="siv"), now=start, rng=rng
+    )
+    assert vault.catalog.get_recording(first.chat_id).expires_at == datetime(
+        2027, 7, 1, 9, tzinfo=UTC
+    )
+    flag = {
+        "v": 1,
+        "platform": PLATFORM,
+        "conversation_id": "c-2",
+        "language": "no",
+        "events": [{"type": "complaint", "at": (start + timedelta(days=3)).isoformat()}],
+    }
     later = deliver(vault, CONFIG, flag, now=start + timedelta(days=3), rng=rng)
     assert later.retention_class == "chat_complaint_42m"
-    assert vault.catalog.get_recording(first.chat_id).expires_at == datetime(2029, 7, 1, 9, tzinfo=UTC)
-    switches = [(e.event.detail["from"], e.event.detail["to"], e.event.detail["event"])
-                for e in vault.audit.entries() if e.event.action == "chat.class"]  # fmt: skip
-    assert switches == [("chat_bot_1m", "chat_advisor_18m", "handover"),
-                        ("chat_advisor_18m", "chat_complaint_42m", "complaint")]  # fmt: skip
+    assert vault.catalog.get_recording(first.chat_id).expires_at == datetime(
+        2029, 7, 1, 9, tzinfo=UTC
+    )
+    switches = [
+        (e.event.detail["from"], e.event.detail["to"], e.event.detail["event"])
+        for e in vault.audit.entries()
+        if e.event.action == "chat.class"
+    ]
+    assert switches == [
+        ("chat_bot_1m", "chat_advisor_18m", "handover"),
+        ("chat_advisor_18m", "chat_complaint_42m", "complaint"),
+    ]
     kept_until(vault, CONFIG, first.chat_id, datetime(2029, 7, 1, 9, tzinfo=UTC))

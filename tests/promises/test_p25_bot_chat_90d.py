@@ -29,7 +29,14 @@ from recorder.subject import erase
 from storage import chats
 from storage.keyring import FileKeyRing
 from storage.vault import Vault
-from tests.promises.chat_path import assert_shredded, chat_server, conversation, deliver, kept_until, profile
+from tests.promises.chat_path import (
+    assert_shredded,
+    chat_server,
+    conversation,
+    deliver,
+    kept_until,
+    profile,
+)
 from tests.recorder.web.harness import Clock
 
 CONFIG = profile("retail-chatbot")
@@ -59,15 +66,29 @@ def test_a_customer_service_chat_is_deleted_on_request(
     with chat_server(tmp_path, CONFIG, clock) as web:
         vault = Vault.open(web.home, FileKeyRing.load(web.keyring))
         try:
-            result = deliver(vault, CONFIG, conversation(PLATFORM, "c-2", start, advisor="emma"),
-                             now=clock.now, rng=rng)  # fmt: skip
-            asked = web.request("DELETE", f"/chats/{result.chat_id}",
-                                headers=[("Authorization", f"Bearer {result.secret}")])  # fmt: skip
+            result = deliver(
+                vault,
+                CONFIG,
+                conversation(PLATFORM, "c-2", start, advisor="emma"),
+                now=clock.now,
+                rng=rng,
+            )
+            asked = web.request(
+                "DELETE",
+                f"/chats/{result.chat_id}",
+                headers=[("Authorization", f"Bearer {result.secret}")],
+            )
             assert asked.status == 202 and asked.body["status"] == "requested"
             (request,) = chats.requests(vault.catalog)
             assert request.recording_id == result.chat_id
-            status = close_request(vault, CONFIG, principal_for(CONFIG, "dpo"), result.chat_id,
-                                   now=clock.now + timedelta(days=1), rng=rng)  # fmt: skip
+            status = close_request(
+                vault,
+                CONFIG,
+                principal_for(CONFIG, "dpo"),
+                result.chat_id,
+                now=clock.now + timedelta(days=1),
+                rng=rng,
+            )
             assert status == "erased" and chats.requests(vault.catalog) == []
             assert_shredded(vault, result.chat_id)
             actions = [e.event.action for e in vault.audit.entries()]
@@ -76,12 +97,20 @@ def test_a_customer_service_chat_is_deleted_on_request(
             vault.close()
 
 
-def test_the_dpo_can_delete_it_by_the_contact_e_mail(vault: Vault, rng: Callable[[int], bytes]) -> None:
+def test_the_dpo_can_delete_it_by_the_contact_e_mail(
+    vault: Vault, rng: Callable[[int], bytes]
+) -> None:
     start = datetime(2026, 6, 1, 10, tzinfo=UTC)
     document = conversation(PLATFORM, "c-3", start, advisor="oskar")
     document["contact"] = {"email": "emma.k@example.se"}
     result = deliver(vault, CONFIG, document, now=start, rng=rng)
-    outcomes = erase(vault, CONFIG, principal_for(CONFIG, "dpo"),
-                     SubjectKey(email="Emma.K@example.se"), now=start, rng=rng)  # fmt: skip
+    outcomes = erase(
+        vault,
+        CONFIG,
+        principal_for(CONFIG, "dpo"),
+        SubjectKey(email="Emma.K@example.se"),
+        now=start,
+        rng=rng,
+    )
     assert [o.status for o in outcomes] == ["erased"]
     assert_shredded(vault, result.chat_id)

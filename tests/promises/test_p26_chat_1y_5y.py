@@ -55,11 +55,15 @@ BANK_SEED = bytes(range(7, 39))
     ],
 )
 def test_chat_kept_one_year_or_five_with_an_advisor(
-    vault: Vault, rng: Callable[[int], bytes], advisor: str | None, start: datetime,
+    vault: Vault,
+    rng: Callable[[int], bytes],
+    advisor: str | None,
+    start: datetime,
     deadline: datetime,
-) -> None:  # fmt: skip
-    result = deliver(vault, CONFIG, conversation(PLATFORM, "c-1", start, advisor=advisor),
-                     now=start, rng=rng)  # fmt: skip
+) -> None:
+    result = deliver(
+        vault, CONFIG, conversation(PLATFORM, "c-1", start, advisor=advisor), now=start, rng=rng
+    )
     assert result.retention_class == ("chat_advisor_5y" if advisor else "chat_1y")
     kept_until(vault, CONFIG, result.chat_id, deadline)
 
@@ -72,13 +76,17 @@ def test_history_stays_three_years_while_analysis_ends_at_one(
     result = deliver(vault, CONFIG, document, now=start, rng=rng)
     settings = load_chat_settings(CONFIG, environ={})
     assert settings.history is not None
-    bank = HistorySettings(visible_months=36, audience=settings.history.audience,
-                           public_keys=(signing_public_key(BANK_SEED),))  # fmt: skip
+    bank = HistorySettings(
+        visible_months=36,
+        audience=settings.history.audience,
+        public_keys=(signing_public_key(BANK_SEED),),
+    )
     with_key = dataclasses.replace(settings, history=bank)
 
     def seen(at: datetime) -> list[str]:
-        token = make_assertion(BANK_SEED, "kunde-4711", audience=bank.audience,
-                               issued=int(at.timestamp()), ttl=300)  # fmt: skip
+        token = make_assertion(
+            BANK_SEED, "kunde-4711", audience=bank.audience, issued=int(at.timestamp()), ttl=300
+        )
         return [i.chat_id for i in history.list_history(vault, with_key, token, now=at)]
 
     one_year = datetime(2027, 4, 20, 9, tzinfo=UTC)
@@ -87,8 +95,14 @@ def test_history_stays_three_years_while_analysis_ends_at_one(
     sweep_at(vault, CONFIG, one_year)
     assert not readable(vault, result.chat_id, ArtefactKind.CHAT)  # analysis copy shredded
     with pytest.raises(GoneError):
-        staff.show_chat(vault, CONFIG, principal_for(CONFIG, "dpo"), result.chat_id,
-                        now=one_year, purpose="dsar")  # fmt: skip
+        staff.show_chat(
+            vault,
+            CONFIG,
+            principal_for(CONFIG, "dpo"),
+            result.chat_id,
+            now=one_year,
+            purpose="dsar",
+        )
     assert readable(vault, result.chat_id, ArtefactKind.CHAT_HISTORY)
     assert seen(one_year + timedelta(days=400)) == [result.chat_id]
     three_years = datetime(2029, 4, 20, 9, tzinfo=UTC)

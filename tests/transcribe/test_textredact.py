@@ -14,9 +14,9 @@ import re
 
 import pytest
 
+from tests.transcribe import idgen
 from transcribe.identifiers import danish_ok, find_identifiers, normalise_email, swedish_ok
 from transcribe.textredact import redact_text
-from tests.transcribe import idgen
 
 LANGS = ("en", "no", "sv", "da", "fi")
 TEMPLATES = {
@@ -60,7 +60,12 @@ def test_phone_numbers_in_any_format_are_redacted(lang: str) -> None:
     rng = random.Random(lang)
     for _ in range(40):
         n = f"{rng.randint(90, 99)}{rng.randint(0, 999999):06d}"
-        for shape in (n, f"+47 {n[:3]} {n[3:5]} {n[5:]}", f"{n[:2]}-{n[2:5]}-{n[5:]}", f"(+46) {n}"):
+        for shape in (
+            n,
+            f"+47 {n[:3]} {n[3:5]} {n[5:]}",
+            f"{n[:2]}-{n[2:5]}-{n[5:]}",
+            f"(+46) {n}",
+        ):
             out = redact_text(TEMPLATES[lang].format(what="tlf", value=shape), languages=(lang,))
             assert "[phone]" in out.text and n[-4:] not in out.text, shape
 

@@ -107,19 +107,27 @@ def doc(conv: str = "c-1", messages: list[Any] | None = None, **kw: Any) -> dict
 
 
 def bot_chat(conv: str = "c-bot", at: datetime = T0) -> dict[str, Any]:
-    return doc(conv, [
-        msg("m1", "customer", "hvordan sperrer jeg kortet 4111 1111 1111 1111?", 0, at),
-        msg("m2", "bot", "Du kan sperre det i nettbanken.", 0.1, at),
-    ], events=[event("ended", 1, at)])  # fmt: skip
+    return doc(
+        conv,
+        [
+            msg("m1", "customer", "hvordan sperrer jeg kortet 4111 1111 1111 1111?", 0, at),
+            msg("m2", "bot", "Du kan sperre det i nettbanken.", 0.1, at),
+        ],
+        events=[event("ended", 1, at)],
+    )
 
 
 def advisor_chat(conv: str = "c-adv", at: datetime = T0, advisor: str = "anna") -> dict[str, Any]:
-    return doc(conv, [
-        msg("m1", "customer", "jeg vil klage på et gebyr, ring meg på 912 34 567", 0, at),
-        msg("m2", "bot", "Jeg setter deg over til en rådgiver.", 0.1, at),
-        msg("m3", f"advisor:{advisor}", "Hei, jeg ser på saken.", 1, at),
-    ], events=[event("handover", 0.5, at, advisor=advisor)],
-       contact={"name": "Kari Nordmann", "email": "kari@example.no", "phone": "+47 912 34 567"})  # fmt: skip
+    return doc(
+        conv,
+        [
+            msg("m1", "customer", "jeg vil klage på et gebyr, ring meg på 912 34 567", 0, at),
+            msg("m2", "bot", "Jeg setter deg over til en rådgiver.", 0.1, at),
+            msg("m3", f"advisor:{advisor}", "Hei, jeg ser på saken.", 1, at),
+        ],
+        events=[event("handover", 0.5, at, advisor=advisor)],
+        contact={"name": "Kari Nordmann", "email": "kari@example.no", "phone": "+47 912 34 567"},
+    )
 
 
 def ingest(
@@ -134,5 +142,6 @@ def ingest(
     settings = chat_settings(config)
     raw = document if isinstance(document, bytes) else json.dumps(document).encode()
     delivery = read_delivery(raw, settings, config)
-    return ingest_delivery(vault, config, settings, delivery, source="test", now=now, rng=rng,
-                           delivery_id=delivery_id)  # fmt: skip
+    return ingest_delivery(
+        vault, config, settings, delivery, source="test", now=now, rng=rng, delivery_id=delivery_id
+    )

@@ -28,7 +28,9 @@ NOW = T0 + timedelta(hours=1)
 
 
 @pytest.fixture
-def run(tmp_path: Path, rng: Callable[[int], bytes], monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
+def run(
+    tmp_path: Path, rng: Callable[[int], bytes], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Run]:
     class FixedContext(cli_app.Context):
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**{**kwargs, "now": lambda: NOW, "rng": rng})
@@ -36,8 +38,14 @@ def run(tmp_path: Path, rng: Callable[[int], bytes], monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(cli_app, "Context", FixedContext)
     config = tmp_path / "callrec.toml"
     config.write_text(ORG + CHAT_TABLE)
-    base = ["--home", str(tmp_path / "data"), "--keyring", str(tmp_path / "k" / "kr.json"),
-            "--config", str(config)]  # fmt: skip
+    base = [
+        "--home",
+        str(tmp_path / "data"),
+        "--keyring",
+        str(tmp_path / "k" / "kr.json"),
+        "--config",
+        str(config),
+    ]
 
     def invoke(*args: str) -> Result:
         return CliRunner().invoke(cli, [*base, *args], catch_exceptions=False)
@@ -72,7 +80,9 @@ def test_ingest_list_show_and_denials(run: Run, tmp_path: Path) -> None:
     assert [r["chat_id"] for r in listed] == [data["chat_id"]]
     assert listed[0]["contact_number"] == "+4791234***"
     shown = run("chat", "show", data["chat_id"], "--as", "anna", "--text")
-    assert shown.exit_code == 0 and "advisor:anna: Hei" in shown.stdout and "[phone]" in shown.stdout
+    assert (
+        shown.exit_code == 0 and "advisor:anna: Hei" in shown.stdout and "[phone]" in shown.stdout
+    )
     contact = json.loads(run("chat", "show", data["chat_id"], "--as", "anna", "--contact").stdout)
     assert contact["email"] == "kari@example.no"
     assert run("chat", "show", data["chat_id"], "--as", "bjorn").exit_code == 3
@@ -81,16 +91,20 @@ def test_ingest_list_show_and_denials(run: Run, tmp_path: Path) -> None:
 
 
 def test_sample_stats_requests_and_erase(run: Run, tmp_path: Path) -> None:
-    bot = json.loads(run("chat", "ingest", str(_file(tmp_path, "b.json", bot_chat())), "--json").stdout)
-    adv = json.loads(run("chat", "ingest", str(_file(tmp_path, "a.json", advisor_chat())),
-                         "--json").stdout)  # fmt: skip
+    bot = json.loads(
+        run("chat", "ingest", str(_file(tmp_path, "b.json", bot_chat())), "--json").stdout
+    )
+    adv = json.loads(
+        run("chat", "ingest", str(_file(tmp_path, "a.json", advisor_chat())), "--json").stdout
+    )
     sample = run("chat", "sample", "--as", "qa1", "--count", "5", "--seed", "3")
     assert sample.exit_code == 0 and "[card]" in sample.stdout and "seed 3" in sample.stdout
     assert bot["chat_id"] not in sample.stdout and adv["chat_id"] not in sample.stdout
     assert run("chat", "sample", "--as", "anna").exit_code == 3
     stats = json.loads(run("chat", "stats", "--as", "siri", "--json").stdout)
-    assert stats == [{"day": "2026-11-23", "conversations": 2, "handovers": 1, "complaints": 0,
-                      "topics": {}}]  # fmt: skip
+    assert stats == [
+        {"day": "2026-11-23", "conversations": 2, "handovers": 1, "complaints": 0, "topics": {}}
+    ]
     assert json.loads(run("chat", "requests", "--as", "dpo1", "--json").stdout) == []
     assert run("chat", "requests", "--as", "anna").exit_code == 3
     erased = run("chat", "erase", adv["chat_id"], "--as", "dpo1")
@@ -102,8 +116,9 @@ def test_subject_commands_take_an_email_or_customer_id(run: Run, tmp_path: Path)
     run("chat", "ingest", str(_file(tmp_path, "a.json", advisor_chat())))
     found = run("subject", "find", "--email", "kari@example.no", "--as", "dpo1", "--json")
     assert found.exit_code == 0 and len(json.loads(found.stdout)) == 1
-    both = run("subject", "find", "--email", "kari@example.no", "--number", "+4791234567",
-               "--as", "dpo1")  # fmt: skip
+    both = run(
+        "subject", "find", "--email", "kari@example.no", "--number", "+4791234567", "--as", "dpo1"
+    )
     assert both.exit_code == 2
     erased = run("subject", "erase", "--email", "kari@example.no", "--as", "dpo1", "--json")
     assert erased.exit_code == 0 and '"erased"' in erased.stdout
@@ -113,7 +128,9 @@ def test_spool_run_picks_up_chat_files(run: Run, tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     spool.mkdir()
     _file(spool, "one.chat.json", bot_chat("c-sp1"))
-    (spool / "bad.chat.json").write_text('{"v": 1, "platform": "webchat", "text": "kort 4111 1111 1111 1111"')
+    (spool / "bad.chat.json").write_text(
+        '{"v": 1, "platform": "webchat", "text": "kort 4111 1111 1111 1111"'
+    )
     (spool / "link.chat.json").symlink_to(tmp_path / "elsewhere.json")
     result = run("spool", "run", str(spool))
     assert "chats: 1 stored, 0 already stored, 1 rejected" in result.stdout, result.output
@@ -136,7 +153,9 @@ def test_init_with_each_profile(tmp_path: Path, name: str) -> None:
     assert again.exit_code == 0 and "already in place" in again.stdout
     other = next(p for p in profiles.available() if p != name)
     refused = CliRunner().invoke(cli, [*base, "init", "--profile", other])
-    assert refused.exit_code == 2 and written.read_bytes() == profiles.profile_path(name).read_bytes()
+    assert (
+        refused.exit_code == 2 and written.read_bytes() == profiles.profile_path(name).read_bytes()
+    )
 
 
 def test_init_refuses_an_unknown_profile(tmp_path: Path) -> None:

@@ -39,8 +39,11 @@ NOW = T0 + timedelta(hours=1)
 
 
 def _audit(vault: Vault, action: str) -> list[dict[str, object]]:
-    return [e.event.detail | {"reason": e.event.reason} for e in vault.audit.entries()
-            if e.event.action == action]  # fmt: skip
+    return [
+        e.event.detail | {"reason": e.event.reason}
+        for e in vault.audit.entries()
+        if e.event.action == action
+    ]
 
 
 def test_the_same_delivery_twice_stores_it_once(vault: Vault, config: Config, rng: Rng) -> None:
@@ -58,15 +61,17 @@ def test_batches_make_one_chat_with_every_message_once(
 ) -> None:
     messages = [msg(f"m{i}", "customer" if i % 2 else "bot", f"linje {i}", i) for i in range(9)]
     batches = [messages[0:4], messages[3:7], messages[2:9], messages[8:9]]  # overlapping
-    results = [ingest(vault, config, doc("c-b", list(reversed(b))), now=NOW, rng=rng)
-               for b in batches]  # fmt: skip
+    results = [
+        ingest(vault, config, doc("c-b", list(reversed(b))), now=NOW, rng=rng) for b in batches
+    ]
     assert [r.status for r in results] == ["created", "updated", "updated", "duplicate"]
     assert sum(r.messages_added for r in results) == 9
     conv = read_conversation(vault, results[0].chat_id)
     assert conv is not None and [ln.text for ln in conv.lines] == [f"linje {i}" for i in range(9)]
     assert chats.get_chat(vault.catalog, results[0].chat_id).messages == 9  # type: ignore[union-attr]
-    live = [a for a in vault.catalog.artefacts_for(results[0].chat_id)
-            if a.state is State.AVAILABLE]  # fmt: skip
+    live = [
+        a for a in vault.catalog.artefacts_for(results[0].chat_id) if a.state is State.AVAILABLE
+    ]
     assert [a.kind for a in live] == [ArtefactKind.CHAT]  # superseded versions are shredded
 
 
@@ -77,7 +82,9 @@ def test_nothing_personal_is_at_rest_in_clear(
     fnr, pnr, card = idgen.norwegian(r), idgen.swedish(r), idgen.luhn_card(r)
     canary = "CANARY-1b2c3d4e-chat-text"
     document = advisor_chat("conv-4798765432")
-    document["messages"].append(msg("m4", "customer", f"{canary} fnr {fnr} pnr {pnr} kort {card}", 2))
+    document["messages"].append(
+        msg("m4", "customer", f"{canary} fnr {fnr} pnr {pnr} kort {card}", 2)
+    )
     document["customer_id"] = "cust-02029912345"
     document["ip"] = "203.0.113.45"
     result = ingest(vault, config, document, now=NOW, rng=rng)
@@ -91,15 +98,27 @@ def test_nothing_personal_is_at_rest_in_clear(
     row = chats.get_chat(vault.catalog, result.chat_id)
     assert row is not None and row.ip_prefix == "203.0.113.0/24"
     vault.catalog.checkpoint()
-    needles = [canary.encode(), fnr.encode(), pnr.encode(), card.encode(), b"kari@example.no",
-               b"Kari Nordmann", b"conv-4798765432", b"cust-02029912345", b"203.0.113.45",
-               "jeg vil klage".encode()]  # fmt: skip
+    needles = [
+        canary.encode(),
+        fnr.encode(),
+        pnr.encode(),
+        card.encode(),
+        b"kari@example.no",
+        b"Kari Nordmann",
+        b"conv-4798765432",
+        b"cust-02029912345",
+        b"203.0.113.45",
+        b"jeg vil klage",
+    ]
     check_invariants(home, keyring_path, canaries=needles, numbers=["+47 912 34 567"])
 
 
-def test_ipv6_is_kept_as_its_48_and_can_be_turned_off(vault: Vault, config: Config, rng: Rng) -> None:
-    result = ingest(vault, config, doc("c-v6", ip="2001:db8:85a3:8d3:1319:8a2e:370:7348"),
-                    now=NOW, rng=rng)  # fmt: skip
+def test_ipv6_is_kept_as_its_48_and_can_be_turned_off(
+    vault: Vault, config: Config, rng: Rng
+) -> None:
+    result = ingest(
+        vault, config, doc("c-v6", ip="2001:db8:85a3:8d3:1319:8a2e:370:7348"), now=NOW, rng=rng
+    )
     assert chats.get_chat(vault.catalog, result.chat_id).ip_prefix == "2001:db8:85a3::/48"  # type: ignore[union-attr]
     from tests.recorder.chat.helpers import chat_config
 
@@ -119,8 +138,9 @@ def test_class_follows_what_happened_and_each_switch_is_audited(
     rec = vault.catalog.get_recording(first.chat_id)
     assert rec.retention_class == "chat_bot_1m"
     assert rec.expires_at == expiry(classes["chat_bot_1m"], T0)
-    handover = doc("c-p", [msg("m2", "advisor:anna", "Hei!", 2)],
-                   events=[event("handover", 1, advisor="anna")])  # fmt: skip
+    handover = doc(
+        "c-p", [msg("m2", "advisor:anna", "Hei!", 2)], events=[event("handover", 1, advisor="anna")]
+    )
     ingest(vault, config, handover, now=NOW, rng=rng)
     rec = vault.catalog.get_recording(first.chat_id)
     assert (rec.retention_class, rec.agent_id) == ("chat_advisor_18m", "anna")
@@ -206,5 +226,7 @@ def test_conversation_ids_are_kept_only_as_keyed_digests(
 ) -> None:
     result = ingest(vault, config, bot_chat("+4791234567"), now=NOW, rng=rng)
     rec = vault.catalog.get_recording(result.chat_id)
-    assert rec.provider_id == digests.conversation_digests(vault.keyring, "webchat", "+4791234567")[0]
+    assert (
+        rec.provider_id == digests.conversation_digests(vault.keyring, "webchat", "+4791234567")[0]
+    )
     assert "91234567" not in rec.provider_id

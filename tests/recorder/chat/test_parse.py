@@ -49,8 +49,14 @@ def _cases() -> list[tuple[str, bytes]]:
         ("message not object", good | {"messages": ["hi"]}),
         ("unknown sender", good | {"messages": [msg("m1", "robot", "hi")]}),
         ("unknown advisor", good | {"messages": [msg("m1", "advisor:mallory", "hi")]}),
-        ("naive time", good | {"messages": [msg("m1", "bot", "hi") | {"at": "2026-11-23T09:00:00"}]}),
-        ("time out of range", good | {"messages": [msg("m1", "bot", "hi") | {"at": "1899-01-01T00:00:00Z"}]}),
+        (
+            "naive time",
+            good | {"messages": [msg("m1", "bot", "hi") | {"at": "2026-11-23T09:00:00"}]},
+        ),
+        (
+            "time out of range",
+            good | {"messages": [msg("m1", "bot", "hi") | {"at": "1899-01-01T00:00:00Z"}]},
+        ),
         ("text too long", good | {"messages": [msg("m1", "bot", "x" * 4001)]}),
         ("text not a string", good | {"messages": [msg("m1", "bot", "x") | {"text": 5}]}),
         ("handover without advisor", good | {"events": [event("handover", 1)]}),
@@ -61,10 +67,12 @@ def _cases() -> list[tuple[str, bytes]]:
         ("contact unknown field", good | {"contact": {"ssn": "x"}}),
         ("too many messages", good | {"messages": [msg(f"m{i}", "bot", "x") for i in range(1001)]}),
         ("topics not names", good | {"topics": [1, 2]}),
-    ]  # fmt: skip
+    ]
     for i, bad in enumerate(HOSTILE_IDS):
         cases.append((f"hostile conversation id {i}", good | {"conversation_id": bad}))
-        cases.append((f"hostile message id {i}", good | {"messages": [msg("m", "bot", "x") | {"id": bad}]}))
+        cases.append(
+            (f"hostile message id {i}", good | {"messages": [msg("m", "bot", "x") | {"id": bad}]})
+        )
         if bad is not None:  # a null customer id means "not logged in"
             cases.append((f"hostile customer id {i}", good | {"customer_id": bad}))
     return [(n, c if isinstance(c, bytes) else json.dumps(c).encode()) for n, c in cases]
@@ -97,21 +105,31 @@ def test_the_reader_limits_depth_size_and_numbers() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=10), kids, max_size=4),
-    max_leaves=20,
-))  # fmt: skip
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda kids: (
+            st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=10), kids, max_size=4)
+        ),
+        max_leaves=20,
+    )
+)
 def test_fuzzed_documents_never_escape_the_error_tree(value: object) -> None:
-    for document in (value, doc() | {"messages": value}, doc() | {"events": value},
-                     doc() | {"contact": value}):  # fmt: skip
+    for document in (
+        value,
+        doc() | {"messages": value},
+        doc() | {"events": value},
+        doc() | {"contact": value},
+    ):
         try:
             read_delivery(json.dumps(document).encode(), FUZZ_SETTINGS, FUZZ_CONFIG)
         except RecorderError:
             pass
 
 
-@pytest.mark.parametrize("ident", ["../../etc/passwd", "+4791234567", "';DROP/**/TABLE/**/chats;--"])
+@pytest.mark.parametrize(
+    "ident", ["../../etc/passwd", "+4791234567", "';DROP/**/TABLE/**/chats;--"]
+)
 def test_hostile_printable_ids_are_only_ever_digested(
     vault: Vault, config: Config, rng: Rng, ident: str, home: object
 ) -> None:

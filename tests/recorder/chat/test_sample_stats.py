@@ -33,12 +33,15 @@ def chats_in(vault: Vault, config: Config, rng: Rng) -> list[str]:
         at = T0 + timedelta(days=day)
         for n in range(4):
             question = f"spørsmål {day}-{n}: hva koster kort? ring 912 34 56{n}"
-            document = doc(f"c-{day}-{n}", [msg("q", "customer", question, 0, at),
-                                            msg("a", "bot", "Det er gratis.", 0.1, at)],
-                           topics=["card"] if n % 2 else ["loan", "mystery"])  # fmt: skip
+            document = doc(
+                f"c-{day}-{n}",
+                [msg("q", "customer", question, 0, at), msg("a", "bot", "Det er gratis.", 0.1, at)],
+                topics=["card"] if n % 2 else ["loan", "mystery"],
+            )
             ids.append(ingest(vault, config, document, now=NOW, rng=rng).chat_id)
-        ids.append(ingest(vault, config, advisor_chat(f"c-{day}-adv", at=at), now=NOW,
-                          rng=rng).chat_id)  # fmt: skip
+        ids.append(
+            ingest(vault, config, advisor_chat(f"c-{day}-adv", at=at), now=NOW, rng=rng).chat_id
+        )
     ingest(vault, config, doc("c-0-adv", [], events=[event("complaint", 5)]), now=NOW, rng=rng)
     return ids
 
@@ -78,13 +81,21 @@ def test_stats_count_per_day_without_ids_or_text(
 ) -> None:
     days = chat_stats(vault, config, principal_for(config, "siri"), now=NOW)
     assert [(d.day.isoformat(), d.conversations, d.handovers, d.complaints) for d in days] == [
-        ("2026-11-23", 5, 1, 1), ("2026-11-24", 5, 1, 0), ("2026-11-25", 5, 1, 0),
-    ]  # fmt: skip
+        ("2026-11-23", 5, 1, 1),
+        ("2026-11-24", 5, 1, 0),
+        ("2026-11-25", 5, 1, 0),
+    ]
     assert days[0].topics == {"card": 2, "loan": 2, "other": 2}
     dump = json.dumps([d.as_dict() for d in days])
     assert not any(cid in dump for cid in chats_in) and "spørsmål" not in dump
     with pytest.raises(AccessDenied):
         chat_stats(vault, config, principal_for(config, "anna"), now=NOW)
-    window = chat_stats(vault, config, principal_for(config, "admin1"), now=NOW,
-                        since=T0 + timedelta(days=1), until=T0 + timedelta(days=2))  # fmt: skip
+    window = chat_stats(
+        vault,
+        config,
+        principal_for(config, "admin1"),
+        now=NOW,
+        since=T0 + timedelta(days=1),
+        until=T0 + timedelta(days=2),
+    )
     assert [d.conversations for d in window] == [5]

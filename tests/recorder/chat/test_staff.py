@@ -27,22 +27,28 @@ NOW = T0 + timedelta(hours=1)
 
 @pytest.fixture
 def ids(vault: Vault, config: Config, rng: Rng) -> dict[str, str]:
-    shared = doc("c-shared", [msg("m1", "customer", "hei"), msg("m2", "advisor:anna", "hei", 1),
-                              msg("m3", "advisor:bjorn", "overtar", 2)],
-                 events=[event("handover", 0.5, advisor="anna")])  # fmt: skip
+    shared = doc(
+        "c-shared",
+        [
+            msg("m1", "customer", "hei"),
+            msg("m2", "advisor:anna", "hei", 1),
+            msg("m3", "advisor:bjorn", "overtar", 2),
+        ],
+        events=[event("handover", 0.5, advisor="anna")],
+    )
     return {
         "bot": ingest(vault, config, bot_chat("c-b"), now=NOW, rng=rng).chat_id,
         "anna": ingest(vault, config, advisor_chat("c-a"), now=NOW, rng=rng).chat_id,
-        "bjorn": ingest(vault, config, advisor_chat("c-j", advisor="bjorn"), now=NOW,
-                        rng=rng).chat_id,  # fmt: skip
+        "bjorn": ingest(
+            vault, config, advisor_chat("c-j", advisor="bjorn"), now=NOW, rng=rng
+        ).chat_id,
         "shared": ingest(vault, config, shared, now=NOW, rng=rng).chat_id,
     }
 
 
 def _listed(vault: Vault, config: Config, user: str, purpose: str | None = None) -> set[str]:
     principal = principal_for(config, user)
-    return {c.chat_id for c in staff.list_chats(vault, config, principal, now=NOW,
-                                                purpose=purpose)}  # fmt: skip
+    return {c.chat_id for c in staff.list_chats(vault, config, principal, now=NOW, purpose=purpose)}
 
 
 def test_who_lists_which_chats(vault: Vault, config: Config, ids: dict[str, str]) -> None:
@@ -74,9 +80,14 @@ def test_who_lists_which_chats(vault: Vault, config: Config, ids: dict[str, str]
     ],
 )
 def test_who_reads_which_chat(
-    vault: Vault, config: Config, ids: dict[str, str], user: str, chat: str,
-    purpose: str | None, ok: bool,
-) -> None:  # fmt: skip
+    vault: Vault,
+    config: Config,
+    ids: dict[str, str],
+    user: str,
+    chat: str,
+    purpose: str | None,
+    ok: bool,
+) -> None:
     principal = principal_for(config, user)
     before = vault.audit.verify().size
     if ok:
@@ -98,8 +109,9 @@ def test_contact_details_only_for_the_advisor_handling_the_follow_up(
     assert found is not None and found.phone == "+47 912 34 567"
     for user, purpose in (("siri", None), ("bjorn", None), ("dpo1", "dsar"), ("legal1", "legal")):
         with pytest.raises(AccessDenied):
-            staff.show_contact(vault, config, principal_for(config, user), ids["anna"],
-                               now=NOW, purpose=purpose)  # fmt: skip
+            staff.show_contact(
+                vault, config, principal_for(config, user), ids["anna"], now=NOW, purpose=purpose
+            )
     # in a shared chat the advisor who took the handover handles it, not the one who joined
     with pytest.raises(AccessDenied):
         staff.show_contact(vault, config, principal_for(config, "bjorn"), ids["shared"], now=NOW)
@@ -114,8 +126,9 @@ def test_a_restricted_chat_is_for_the_dpo_and_legal_only(
     vault.catalog.set_recording_flags(ids["anna"], restricted=True)
     with pytest.raises(AccessDenied):
         staff.show_chat(vault, config, principal_for(config, "anna"), ids["anna"], now=NOW)
-    staff.show_chat(vault, config, principal_for(config, "dpo1"), ids["anna"], now=NOW,
-                    purpose="dsar")  # fmt: skip
+    staff.show_chat(
+        vault, config, principal_for(config, "dpo1"), ids["anna"], now=NOW, purpose="dsar"
+    )
 
 
 def test_chats_are_not_calls(vault: Vault, config: Config, ids: dict[str, str]) -> None:

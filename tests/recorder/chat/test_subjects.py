@@ -44,8 +44,9 @@ def ids(vault: Vault, config: Config, rng: Rng) -> dict[str, str]:
     other["contact"] = {"email": "ola@example.no", "phone": "+47 400 00 000"}
     return {
         "contact": ingest(vault, config, advisor_chat("c-kari"), now=NOW, rng=rng).chat_id,
-        "logged_in": ingest(vault, config, bot_chat("c-kari-2") | {"customer_id": "kunde-7"},
-                            now=NOW, rng=rng).chat_id,  # fmt: skip
+        "logged_in": ingest(
+            vault, config, bot_chat("c-kari-2") | {"customer_id": "kunde-7"}, now=NOW, rng=rng
+        ).chat_id,
         "other": ingest(vault, config, other, now=NOW, rng=rng).chat_id,
     }
 
@@ -67,17 +68,32 @@ def test_find_by_number_email_or_customer_id(
     with pytest.raises(InvalidEvent):
         SubjectKey(email="a@b.no", customer="x")
     with pytest.raises(AccessDenied):
-        find(vault, config, principal_for(config, "anna"), SubjectKey(customer="kunde-7"),
-             purpose="dsar", now=NOW)  # fmt: skip
+        find(
+            vault,
+            config,
+            principal_for(config, "anna"),
+            SubjectKey(customer="kunde-7"),
+            purpose="dsar",
+            now=NOW,
+        )
 
 
 def test_export_holds_the_chat_and_the_contact_details(
     vault: Vault, config: Config, ids: dict[str, str], tmp_path: Path, rng: Rng
 ) -> None:
     out = tmp_path / "kari.bundle"
-    report = export(vault, config, principal_for(config, "dpo1"), SubjectKey(email="kari@example.no"),
-                    out, purpose="dsar", lock=PASS, expires_at=NOW + timedelta(days=30), now=NOW,
-                    rng=rng)  # fmt: skip
+    report = export(
+        vault,
+        config,
+        principal_for(config, "dpo1"),
+        SubjectKey(email="kari@example.no"),
+        out,
+        purpose="dsar",
+        lock=PASS,
+        expires_at=NOW + timedelta(days=30),
+        now=NOW,
+        rng=rng,
+    )
     assert report.recordings == 1 and report.audio_files == 0
     opened = tmp_path / "kari.zip"
     bundle.open_bundle(out, opened, unlock=PASS, now=NOW)
@@ -93,7 +109,9 @@ def test_export_holds_the_chat_and_the_contact_details(
 def test_erase_and_hold_and_the_self_service_delete_under_a_hold(
     vault: Vault, config: Config, rng: Rng
 ) -> None:
-    created = ingest(vault, config, bot_chat("c-held") | {"customer_id": "kunde-5"}, now=NOW, rng=rng)
+    created = ingest(
+        vault, config, bot_chat("c-held") | {"customer_id": "kunde-5"}, now=NOW, rng=rng
+    )
     legal = principal_for(config, "legal1")
     target = target_for(vault, config, recording=created.chat_id)
     place_hold(vault, config, legal, target, reason="complaints board case", now=NOW, rng=rng)
@@ -118,8 +136,9 @@ def test_dpo_erasure_by_customer_id_and_the_advisor_chat_request(
     status = selfservice.close_request(vault, config, dpo, ids["other"], now=NOW, rng=rng)
     assert status == "erased" and vault.catalog.get_recording(ids["other"]).state is State.DESTROYED
     with pytest.raises(AccessDenied):
-        selfservice.close_request(vault, config, principal_for(config, "anna"), ids["contact"],
-                                  now=NOW, rng=rng)  # fmt: skip
+        selfservice.close_request(
+            vault, config, principal_for(config, "anna"), ids["contact"], now=NOW, rng=rng
+        )
 
 
 def test_restriction_stops_staff_but_not_the_customer(
@@ -127,8 +146,15 @@ def test_restriction_stops_staff_but_not_the_customer(
 ) -> None:
     created = ingest(vault, config, advisor_chat("c-restr"), now=NOW, rng=rng)
     dpo = principal_for(config, "dpo1")
-    changed = set_restriction(vault, config, dpo, SubjectKey(email="kari@example.no"),
-                              restricted=True, reason="accuracy contested", now=NOW)  # fmt: skip
+    changed = set_restriction(
+        vault,
+        config,
+        dpo,
+        SubjectKey(email="kari@example.no"),
+        restricted=True,
+        reason="accuracy contested",
+        now=NOW,
+    )
     assert changed == [created.chat_id]
     with pytest.raises(AccessDenied):
         staff.show_chat(vault, config, principal_for(config, "anna"), created.chat_id, now=NOW)
@@ -136,9 +162,7 @@ def test_restriction_stops_staff_but_not_the_customer(
     assert kind == "application/json" and b"[phone]" in body
 
 
-def test_a_standing_number_hold_covers_a_later_chat(
-    vault: Vault, config: Config, rng: Rng
-) -> None:
+def test_a_standing_number_hold_covers_a_later_chat(vault: Vault, config: Config, rng: Rng) -> None:
     legal = principal_for(config, "legal1")
     target = target_for(vault, config, number="+47 912 34 567")
     place_hold(vault, config, legal, target, reason="fraud case", now=NOW, rng=rng)

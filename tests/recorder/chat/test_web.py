@@ -63,14 +63,23 @@ def web(tmp_path: Path) -> Iterator[Web]:
         yield server
 
 
-def deliver(web: Web, document: dict[str, Any] | str, *, msg_id: str = "msg_1",
-            secret: str = CHAT_SECRET, tamper: bool = False) -> Reply:  # fmt: skip
+def deliver(
+    web: Web,
+    document: dict[str, Any] | str,
+    *,
+    msg_id: str = "msg_1",
+    secret: str = CHAT_SECRET,
+    tamper: bool = False,
+) -> Reply:
     text = document if isinstance(document, str) else json.dumps(document)
     signature = reference_signature(text, msg_id=msg_id, secret=secret, at=web.clock.now)
     body = text.encode() + (b" " if tamper else b"")
-    headers = [("Content-Type", "application/json"), ("webhook-id", msg_id),
-               ("webhook-timestamp", str(int(web.clock.now.timestamp()))),
-               ("webhook-signature", signature)]  # fmt: skip
+    headers = [
+        ("Content-Type", "application/json"),
+        ("webhook-id", msg_id),
+        ("webhook-timestamp", str(int(web.clock.now.timestamp()))),
+        ("webhook-signature", signature),
+    ]
     return web.request("POST", "/hooks/chat", body, headers)
 
 
@@ -91,11 +100,19 @@ def test_a_signed_delivery_is_stored_once_and_the_secret_shown_once(web: Web) ->
 def test_bad_signatures_are_401_and_store_nothing(web: Web, case: str) -> None:
     other = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="
     if case == "no signature":
-        reply = web.request("POST", "/hooks/chat", json.dumps(bot_chat()).encode(),
-                            [("Content-Type", "application/json")])  # fmt: skip
+        reply = web.request(
+            "POST",
+            "/hooks/chat",
+            json.dumps(bot_chat()).encode(),
+            [("Content-Type", "application/json")],
+        )
     else:
-        reply = deliver(web, bot_chat(), secret=other if case == "wrong secret" else CHAT_SECRET,
-                        tamper=case == "tampered")  # fmt: skip
+        reply = deliver(
+            web,
+            bot_chat(),
+            secret=other if case == "wrong secret" else CHAT_SECRET,
+            tamper=case == "tampered",
+        )
     assert reply.status == 401
     assert _chats(web) == 0
 
@@ -117,7 +134,7 @@ def test_malformed_or_oversized_deliveries_are_4xx(web: Web, body: str, status: 
 
 
 def test_without_a_secret_the_endpoint_is_off(tmp_path: Path) -> None:
-    with running(tmp_path, extra_toml="[chat]\nplatforms = [\"webchat\"]\n") as server:
+    with running(tmp_path, extra_toml='[chat]\nplatforms = ["webchat"]\n') as server:
         assert deliver(server, bot_chat()).status == 404
 
 
@@ -198,9 +215,13 @@ def test_self_service_is_rate_limited_per_client(tmp_path: Path) -> None:
 
 def _assertion(customer: str, **kw: Any) -> str:
     issued = kw.pop("issued", int(NOW.timestamp()))
-    return make_assertion(kw.pop("seed", BANK_SEED), customer,
-                          audience=kw.pop("audience", "callrec-chat-history"),
-                          issued=issued, ttl=kw.pop("ttl", 300))  # fmt: skip
+    return make_assertion(
+        kw.pop("seed", BANK_SEED),
+        customer,
+        audience=kw.pop("audience", "callrec-chat-history"),
+        issued=issued,
+        ttl=kw.pop("ttl", 300),
+    )
 
 
 def test_the_logged_in_history_shows_only_the_customers_own_chats(web: Web) -> None:
@@ -235,13 +256,17 @@ def test_a_bad_assertion_is_401(web: Web, token: str) -> None:
 
 def test_the_audit_log_holds_no_secret_and_no_customer_id(web: Web) -> None:
     created = deliver(web, bot_chat("c-a") | {"customer_id": "kunde-9"})
-    web.request("GET", f"/chats/{created.body['chat_id']}/transcript",
-                headers=bearer(created.body["secret"]))  # fmt: skip
+    web.request(
+        "GET",
+        f"/chats/{created.body['chat_id']}/transcript",
+        headers=bearer(created.body["secret"]),
+    )
     web.request("GET", "/customers/me/chats", headers=bearer(_assertion("kunde-9")))
     vault = Vault.open(web.home, FileKeyRing.load(web.keyring))
     try:
-        dump = json.dumps([[e.event.actor_id, e.event.reason, e.event.detail]
-                           for e in vault.audit.entries()])  # fmt: skip
+        dump = json.dumps(
+            [[e.event.actor_id, e.event.reason, e.event.detail] for e in vault.audit.entries()]
+        )
         actions = [e.event.action for e in vault.audit.entries()]
     finally:
         vault.close()
