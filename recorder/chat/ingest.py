@@ -25,42 +25,33 @@ fresh secret and the unseen one stops working; any other delivery gets none.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Final
+from datetime import datetime
 
-from recorder.audit_events import record
-from recorder.chat import digests, selfsecret
-from recorder.chat.classes import Lifetimes, lifetimes, switches
+from recorder.chat import digests
+from recorder.chat.classes import Lifetimes, lifetimes
+from recorder.chat.commit import Work, commit, status_of
 from recorder.chat.model import Conversation, Delivery, EventKind, Line, Phase
 from recorder.chat.sealed import (
     contact_json,
-    drop_blobs,
     live,
     read_contact,
     read_conversation,
-    retire,
 )
 from recorder.chat.settings import ChatSettings
 from recorder.config import Config
 from recorder.errors import InvalidChat
 from recorder.masking import mask
-from recorder.models import CHAT_PROVIDER, WITHHELD, MaskedNumber
+from recorder.models import CHAT_PROVIDER
 from storage import chats
 from storage.errors import DuplicateError
 from storage.models import (
-    Artefact,
     ArtefactKind,
-    LookupDigest,
-    NewRecording,
     Recording,
     Rng,
     State,
 )
-from storage.vault import Sealed, Vault, new_id
+from storage.vault import Vault, new_id
 from transcribe.textredact import redact_text
-
-ACTOR: Final = ("ingest:chat", "system")
-SUPERSEDED: Final = "chat.superseded"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,26 +70,6 @@ class IngestResult:
 
 class _Gone(Exception):
     """The chat's text is no longer kept (its lifetime ended): nothing is added."""
-
-
-@dataclass(slots=True, kw_only=True)
-class _Work:
-    """What one delivery will write, gathered before the transaction."""
-
-    rid: str
-    existing: Recording | None
-    chat: chats.ChatRow | None
-    conversation: Conversation
-    new_items: list[str]
-    added_messages: int
-    added_events: int
-    redacted: int
-    contact: bytes | None
-    masked: MaskedNumber | None
-    email: LookupDigest | None
-    advisors: list[str]
-    reissue: bool
-    sealed: list[tuple[Sealed, datetime]] = field(default_factory=list)
 
 
 def _find(vault: Vault, delivery: Delivery) -> Recording | None:
@@ -137,7 +108,7 @@ def _gather(
     existing: Recording | None,
     delivery_key: str | None,
     rng: Rng,
-) -> _Work | None:
+) -> Work | None:
     keyring = vault.keyring
     rid = existing.id if existing is not None else new_id(rng)
     chat = chats.get_chat(vault.catalog, rid) if existing is not None else None
@@ -204,7 +175,7 @@ def _gather(
     )
     if len(merged.lines) > settings.max_messages:
         raise InvalidChat(f"conversation: more than {settings.max_messages} messages")
-    return _Work(
+    return Work(
         rid=rid,
         existing=existing,
         chat=chat,
@@ -221,7 +192,7 @@ def _gather(
     )
 
 
-def _seal(vault: Vault, work: _Work, life: Lifetimes, rng: Rng) -> None:
+def _seal(vault: Vault, work: Work, life: Lifetimes, rng: Rng) -> None:
     text = work.conversation.to_json()
     changed = bool(work.new_items) or work.existing is None
     if changed:
@@ -289,7 +260,7 @@ def ingest_delivery(
     life = lifetimes(settings, phase, start, logged_in=customer is not None)
     _seal(vault, work, life, rng)
     try:
-        token, secret_row = _commit(
+        token, secret_row = commit(
             vault,
             config,
             settings,
@@ -326,185 +297,11 @@ def ingest_delivery(
         raise
     return IngestResult(
         chat_id=work.rid,
-        status=_status(work),
+        status=status_of(work),
         messages_added=work.added_messages,
         events_added=work.added_events,
         phase=str(phase),
         retention_class=life.retention_class,
         secret=token,
         secret_expires_at=None if secret_row is None else secret_row.expires_at,
-    )
-
-
-def _commit(
-    vault: Vault,
-    config: Config,
-    settings: ChatSettings,
-    delivery: Delivery,
-    work: _Work,
-    life: Lifetimes,
-    phase: Phase,
-    old_phase: Phase | None,
-    customer: LookupDigest | None,
-    delivery_key: str | None,
-    *,
-    now: datetime,
-    rng: Rng,
-    source: str,
-) -> tuple[str | None, chats.SecretRow | None]:
-    catalog, keyring = vault.catalog, vault.keyring
-    conv = work.conversation
-    handler = work.advisors[0] if work.advisors else None
-    masked = work.masked
-    display = (
-        masked.display
-        if masked is not None
-        else (work.existing.caller_display if work.existing else WITHHELD)
-    )
-    caller_digest = (
-        masked.digest
-        if masked is not None
-        else (work.existing.caller_digest if work.existing else None)
-    )
-    retired: list[Artefact] = []
-    token: str | None = None
-    secret_row: chats.SecretRow | None = None
-    with catalog.transaction():
-        if work.existing is None:
-            catalog.insert_recording(
-                NewRecording(
-                    id=work.rid,
-                    provider=CHAT_PROVIDER,
-                    provider_id=digests.conversation_digests(
-                        keyring, delivery.platform, delivery.conversation_id
-                    )[0],
-                    started_at=conv.started_at,
-                    answered_at=conv.started_at,
-                    ended_at=conv.ended_at,
-                    duration_ms=None,
-                    service_number=None,
-                    caller_display=display,
-                    caller_digest=caller_digest,
-                    agent_id=handler,
-                    team_id=config.team_of(handler, conv.started_at),
-                    channels=1,
-                    retention_class=life.retention_class,
-                    expires_at=life.recording_until,
-                    ai_opted_out=True,
-                    created_at=now,
-                )
-            )
-        else:
-            for sealed, _ in work.sealed:
-                old = live(vault, work.rid, sealed.kind)
-                if old is not None:
-                    retire(vault, old, now=now, reason=SUPERSEDED)
-                    retired.append(old)
-            chats.update_recording(
-                catalog,
-                work.rid,
-                agent_id=handler,
-                team_id=config.team_of(handler, work.existing.started_at),
-                caller_display=display,
-                caller_digest=caller_digest,
-                ended_at=conv.ended_at,
-            )
-        if len(work.advisors) > 1:
-            catalog.add_participants(work.rid, work.advisors[1:])
-        for sealed, expires in work.sealed:
-            vault.register(sealed, now=now, expires_at=expires)
-        chats.set_class(
-            catalog,
-            work.rid,
-            retention_class=life.retention_class,
-            expires_at=life.recording_until,
-            artefact_expiry={
-                ArtefactKind.CHAT: life.analysis_until,
-                ArtefactKind.CHAT_CONTACT: life.analysis_until,
-                **({ArtefactKind.CHAT_HISTORY: life.visible_until} if life.visible_until else {}),
-            },
-        )
-        for switch in switches(settings, old_phase, phase, advisor=bool(work.advisors)):
-            record(
-                vault.audit,
-                ACTOR,
-                "chat.class",
-                now=now,
-                outcome="ok",
-                recording_id=work.rid,
-                reason=f"{switch.event} moved the chat to {switch.new}",
-                detail={"from": switch.old, "to": switch.new, "event": switch.event},
-            )
-        chats.put_chat(catalog, _row(work, settings, delivery, phase, life, customer))
-        chats.add_items(catalog, work.rid, work.new_items)
-        if work.existing is None or work.reissue:
-            expires = min(now + timedelta(days=settings.secret_days), life.recording_until)
-            token, secret_row = selfsecret.issue(
-                keyring,
-                work.rid,
-                rng=rng,
-                now=now,
-                expires_at=expires,
-                delivery=delivery_key or "none",
-            )
-            chats.put_secret(catalog, secret_row)
-        record(
-            vault.audit,
-            ACTOR,
-            "chat.ingest",
-            now=now,
-            outcome="ok",
-            recording_id=work.rid,
-            artefact=str(ArtefactKind.CHAT),
-            detail={
-                "source": source,
-                "status": _status(work),
-                "messages_added": work.added_messages,
-                "events_added": work.added_events,
-                "redacted": work.redacted,
-                "contact": work.contact is not None,
-                "secret_issued": token is not None,
-            },
-        )
-        if work.existing is None:
-            catalog.set_recording_state(work.rid, State.AVAILABLE)
-    drop_blobs(vault, retired)
-    return token, secret_row
-
-
-def _status(work: _Work) -> str:
-    if work.existing is None:
-        return "created"
-    return "updated" if work.new_items or work.contact is not None else "duplicate"
-
-
-def _row(
-    work: _Work,
-    settings: ChatSettings,
-    delivery: Delivery,
-    phase: Phase,
-    life: Lifetimes,
-    customer: LookupDigest | None,
-) -> chats.ChatRow:
-    conv, chat = work.conversation, work.chat
-    topics = tuple(dict.fromkeys([*(chat.topics if chat else ()), *delivery.topics]))
-    ip = delivery.ip if delivery.ip is not None else (chat.ip_prefix if chat else None)
-    return chats.ChatRow(
-        recording_id=work.rid,
-        platform=conv.platform,
-        language=conv.language,
-        phase=str(phase),
-        last_at=conv.last_at,
-        ended_at=conv.ended_at,
-        messages=len(conv.lines),
-        bot_questions=len(conv.bot_questions()),
-        handovers=sum(1 for kind, _ in conv.events if kind is EventKind.HANDOVER),
-        topics=topics,
-        customer_digest=customer,
-        email_digest=work.email
-        if work.email is not None
-        else (chat.email_digest if chat else None),
-        ip_prefix=ip if settings.ip != "none" else None,
-        analysis_until=life.analysis_until,
-        visible_until=life.visible_until,
     )
