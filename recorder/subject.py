@@ -253,7 +253,7 @@ def _live_artefacts(vault: Vault, recording_id: str) -> list[Artefact]:
     return [a for a in vault.catalog.artefacts_for(recording_id) if a.state is not State.DESTROYED]
 
 
-def _erase_one(
+def erase_recording(
     vault: Vault,
     config: Config,
     actor: Principal,
@@ -262,6 +262,9 @@ def _erase_one(
     now: datetime,
     rng: Rng,
 ) -> ErasureOutcome:
+    """Erase one recording whose request was decided already (a DPO's subject erasure, a
+    customer deleting their bot chat with its secret, the DPO closing a chat deletion
+    request): receipt, tombstone, or pending under a hold, restriction or MIN class."""
     existing = subjects.get_erasure(vault.catalog, recording.id)
     if existing is not None and existing.state == "done":
         return ErasureOutcome(
@@ -327,21 +330,6 @@ def _erase_one(
     )
 
 
-def erase_recording(
-    vault: Vault,
-    config: Config,
-    actor: Principal,
-    recording: Recording,
-    *,
-    now: datetime,
-    rng: Rng,
-) -> ErasureOutcome:
-    """Erase one recording on a request decided elsewhere (a customer deleting their bot
-    chat with its secret, the DPO closing a chat deletion request): the same receipt,
-    tombstone and blocks (hold, restriction, MIN class → pending) as :func:`erase`."""
-    return _erase_one(vault, config, actor, recording, now=now, rng=rng)
-
-
 def erase(
     vault: Vault,
     config: Config,
@@ -363,7 +351,7 @@ def erase(
         purpose="dsar",
         detail={"count": len(found)},
     )
-    return [_erase_one(vault, config, principal, rec, now=now, rng=rng) for rec in found]
+    return [erase_recording(vault, config, principal, rec, now=now, rng=rng) for rec in found]
 
 
 def run_pending_erasures(
@@ -377,7 +365,7 @@ def run_pending_erasures(
         blocked = erasure_blocked(vault, recording, config, now=now)
         if blocked is not None and blocked == pending.blocked_reason:
             continue  # still blocked for the same reason: already recorded and audited
-        outcomes.append(_erase_one(vault, config, who, recording, now=now, rng=rng))
+        outcomes.append(erase_recording(vault, config, who, recording, now=now, rng=rng))
     return outcomes
 
 

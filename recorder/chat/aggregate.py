@@ -1,4 +1,7 @@
-"""Which chats an aggregate reading (stats, sample) may count, decided and audited once.
+"""Chat access decisions as audit entries, and which chats an aggregate reading may count.
+
+:func:`audit_decision` is the one way the chat modules record a decision (staff views,
+stats, samples).
 
 Shared by :mod:`recorder.chat.stats` and :mod:`recorder.chat.sample`: each chat is decided
 with :func:`recorder.access.allowed` (scope ``any_aggregate``: any unrestricted chat), and a
@@ -16,7 +19,7 @@ from recorder.audit_events import access_event, for_access
 from recorder.config import Config
 from recorder.errors import AccessDenied
 from storage import chats
-from storage.models import Recording, State
+from storage.models import ArtefactKind, Recording, State
 from storage.vault import Vault
 
 
@@ -57,11 +60,31 @@ def readable(
     return out
 
 
+def audit_decision(
+    vault: Vault,
+    principal: Principal,
+    action: Action,
+    *,
+    now: datetime,
+    ok: bool,
+    reason: str,
+    purpose: str | None = None,
+    recording_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The one audit entry of a chat access decision (allowed or denied)."""
+    vault.audit.append(
+        access_event(
+            for_access(action), principal, ts=now, allowed=ok, reason=reason, purpose=purpose,
+            recording_id=recording_id,
+            artefact=None if recording_id is None else str(ArtefactKind.CHAT), detail=detail,
+        )
+    )  # fmt: skip
+
+
 def deny(vault: Vault, principal: Principal, action: Action, *, now: datetime, reason: str) -> None:
     """Audit the refusal and raise :class:`AccessDenied`."""
-    vault.audit.append(
-        access_event(for_access(action), principal, ts=now, allowed=False, reason=reason)
-    )
+    audit_decision(vault, principal, action, now=now, ok=False, reason=reason)
     raise AccessDenied(reason)
 
 
@@ -69,13 +92,5 @@ def allow(
     vault: Vault, principal: Principal, action: Action, *, now: datetime, detail: dict[str, Any]
 ) -> None:
     """Audit an allowed aggregate reading with its counts."""
-    vault.audit.append(
-        access_event(
-            for_access(action),
-            principal,
-            ts=now,
-            allowed=True,
-            reason="aggregate of the chats they may count",
-            detail=detail,
-        )
-    )
+    audit_decision(vault, principal, action, now=now, ok=True,
+                   reason="aggregate of the chats they may count", detail=detail)  # fmt: skip

@@ -67,6 +67,21 @@ class IngestResult:
     secret: str | None = field(default=None, repr=False)
     secret_expires_at: datetime | None = None
 
+    def as_dict(self) -> dict[str, object]:
+        """The answer to the platform (webhook) or the operator (``--json``)."""
+        answer: dict[str, object] = {
+            "chat_id": self.chat_id,
+            "status": self.status,
+            "messages_added": self.messages_added,
+            "events_added": self.events_added,
+            "phase": self.phase,
+            "retention_class": self.retention_class,
+        }
+        if self.secret is not None and self.secret_expires_at is not None:
+            answer["secret"] = self.secret
+            answer["secret_expires_at"] = self.secret_expires_at.isoformat()
+        return answer
+
 
 class _Gone(Exception):
     """The chat's text is no longer kept (its lifetime ended): nothing is added."""
@@ -275,12 +290,12 @@ def ingest_delivery(
             rng=rng,
             source=source,
         )
-    except DuplicateError:
+    except BaseException as exc:
         for sealed, _ in work.sealed:
             vault.discard(sealed)
-        raced = _find(vault, delivery)
-        if raced is None:
+        if not isinstance(exc, DuplicateError) or _find(vault, delivery) is None:
             raise
+        # another writer stored this conversation first: deliver onto theirs
         return ingest_delivery(
             vault,
             config,
@@ -291,10 +306,6 @@ def ingest_delivery(
             rng=rng,
             delivery_id=delivery_id,
         )
-    except BaseException:
-        for sealed, _ in work.sealed:
-            vault.discard(sealed)
-        raise
     return IngestResult(
         chat_id=work.rid,
         status=status_of(work),

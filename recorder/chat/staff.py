@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from recorder.access import Action, Principal, allowed
-from recorder.audit_events import access_event, for_access
+from recorder.chat.aggregate import audit_decision
 from recorder.chat.model import Contact, Conversation
 from recorder.chat.sealed import read_contact, read_conversation
 from recorder.config import Config
@@ -56,33 +56,6 @@ class ChatSummary:
         }
 
 
-def _audit(
-    vault: Vault,
-    principal: Principal,
-    action: Action,
-    *,
-    now: datetime,
-    ok: bool,
-    reason: str,
-    purpose: str | None,
-    recording_id: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    vault.audit.append(
-        access_event(
-            for_access(action),
-            principal,
-            ts=now,
-            allowed=ok,
-            reason=reason,
-            purpose=purpose,
-            recording_id=recording_id,
-            artefact=None if recording_id is None else str(ArtefactKind.CHAT),
-            detail=detail,
-        )
-    )
-
-
 def list_chats(
     vault: Vault,
     config: Config,
@@ -115,7 +88,7 @@ def list_chats(
                 legal_hold=rec.legal_hold,
             )
         )
-    _audit(
+    audit_decision(
         vault,
         principal,
         Action.CHAT_LIST,
@@ -143,10 +116,12 @@ def _decide(
     except NotFoundError:
         rec = None
     if rec is None or chats.get_chat(vault.catalog, chat_id) is None:
-        _audit(vault, principal, action, now=now, ok=False, reason="no such chat", purpose=purpose)
+        audit_decision(
+            vault, principal, action, now=now, ok=False, reason="no such chat", purpose=purpose
+        )
         raise NotFoundError("no such chat")
     decision = allowed(config, principal, action, rec, purpose=purpose)
-    _audit(
+    audit_decision(
         vault,
         principal,
         action,

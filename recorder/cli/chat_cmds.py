@@ -55,18 +55,7 @@ def chat() -> None:
 
 
 def _print_result(ctx: Context, result: IngestResult, as_json: bool) -> None:
-    data = {
-        "chat_id": result.chat_id,
-        "status": result.status,
-        "messages_added": result.messages_added,
-        "events_added": result.events_added,
-        "phase": result.phase,
-        "retention_class": result.retention_class,
-        "secret": result.secret,
-        "secret_expires_at": None
-        if result.secret_expires_at is None
-        else result.secret_expires_at.isoformat(),
-    }
+    data = {"secret": None, "secret_expires_at": None, **result.as_dict()}
     if as_json:
         ctx.out.print_json(json.dumps(data))
         return

@@ -116,19 +116,7 @@ def chat_routes(deps: Any, chat: ChatDeps, *, error: ErrorMap, read_body: ReadBo
                         rng=deps.rng,
                         delivery_id=delivered.msg_id,
                     )
-                answer: dict[str, Any] = {
-                    "ok": True,
-                    "chat_id": result.chat_id,
-                    "status": result.status,
-                    "messages_added": result.messages_added,
-                    "events_added": result.events_added,
-                    "phase": result.phase,
-                    "retention_class": result.retention_class,
-                }
-                if result.secret is not None and result.secret_expires_at is not None:
-                    answer["secret"] = result.secret
-                    answer["secret_expires_at"] = result.secret_expires_at.isoformat()
-                return answer
+                return {"ok": True, **result.as_dict()}
 
             answer = await anyio.to_thread.run_sync(work)
             return JSONResponse(answer, headers=_NO_STORE)

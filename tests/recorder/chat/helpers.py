@@ -19,47 +19,19 @@ from recorder.config import Config, parse_config
 from storage.crypto import signing_public_key
 from storage.models import Rng
 from storage.vault import Vault
+from tests.recorder.conftest import ORG_CHART
 
 BANK_SEED = bytes(range(100, 132))
 BANK_PUBLIC = base64.b64encode(signing_public_key(BANK_SEED)).decode("ascii")
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CHAT_SECRET = "whsec_" + base64.b64encode(b"callrec-test-chat-secret-32bytes").decode()
 
-ORG = """
-default_region = "NO"
-[[users]]
-id = "anna"
-roles = ["agent"]
-[[users]]
-id = "bjorn"
-roles = ["agent"]
-[[users]]
-id = "siri"
-roles = ["supervisor"]
-[[users]]
-id = "sven"
-roles = ["supervisor"]
-[[users]]
-id = "qa1"
-roles = ["qa_reviewer"]
-[[users]]
-id = "admin1"
-roles = ["admin"]
-[[users]]
-id = "dpo1"
-roles = ["dpo"]
-[[users]]
-id = "legal1"
-roles = ["legal"]
-[[teams]]
-id = "oslo-1"
-leaders = [{ user = "siri", from = "2026-01-01T00:00:00Z" }]
-members = [{ user = "anna", from = "2026-01-01T00:00:00Z" }]
-[[teams]]
-id = "bergen-1"
-leaders = [{ user = "sven", from = "2026-01-01T00:00:00Z" }]
-members = [{ user = "bjorn", from = "2026-01-01T00:00:00Z" }]
-"""
+#: The recorder tests' org chart (siri leads anna; bjorn moved to sven's team on 18 Nov,
+#: before the chats of T0) plus the roles chats need.
+ORG = ORG_CHART + "".join(
+    f'[[users]]\nid = "{user}"\nroles = ["{role}"]\n'
+    for user, role in (("qa1", "qa_reviewer"), ("dpo1", "dpo"), ("legal1", "legal"))
+)
 
 CHAT_TABLE = f"""
 [chat]
