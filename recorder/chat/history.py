@@ -91,20 +91,24 @@ def _items(vault: Vault, found: list[tuple[int, str]], *, now: datetime) -> list
     return sorted(items, key=lambda i: (i.started_at, i.chat_id))
 
 
+def _audit(
+    vault: Vault, actor: str, *, ok: bool, reason: str, count: int, now: datetime,
+    chat_id: str | None = None,
+) -> None:  # fmt: skip
+    record(vault.audit, (actor, "data_subject"), "chat.history", now=now,
+           outcome="allowed" if ok else "denied", recording_id=chat_id,
+           artefact=None if chat_id is None else str(ArtefactKind.CHAT_HISTORY), reason=reason,
+           detail={"count": count})  # fmt: skip
+
+
 def list_history(
     vault: Vault, settings: ChatSettings, token: str | None, *, now: datetime
 ) -> list[HistoryItem]:
     """The signed-in customer's visible chats, oldest first; audited."""
     actor, found = _customer(vault, settings, token, now=now)
     items = _items(vault, found, now=now)
-    record(
-        vault.audit,
-        (actor, "data_subject"),
-        "chat.history",
-        now=now,
-        outcome="allowed",
-        reason="own chats, signed in at the bank",
-        detail={"count": len(items)},
+    _audit(
+        vault, actor, ok=True, reason="own chats, signed in at the bank", count=len(items), now=now
     )
     return items
 
@@ -117,27 +121,10 @@ def history_chat(
     actor, found = _customer(vault, settings, token, now=now)
     mine = {i.chat_id for i in _items(vault, found, now=now)}
     if chat_id not in mine:
-        record(
-            vault.audit,
-            (actor, "data_subject"),
-            "chat.history",
-            now=now,
-            outcome="denied",
-            reason="not one of their visible chats",
-            detail={"count": 0},
-        )
+        _audit(vault, actor, ok=False, reason="not one of their visible chats", count=0, now=now)
         raise SecretRefused()
-    record(
-        vault.audit,
-        (actor, "data_subject"),
-        "chat.history",
-        now=now,
-        outcome="allowed",
-        recording_id=chat_id,
-        artefact=str(ArtefactKind.CHAT_HISTORY),
-        reason="own chat, signed in at the bank",
-        detail={"count": 1},
-    )
+    _audit(vault, actor, ok=True, reason="own chat, signed in at the bank", count=1, now=now,
+           chat_id=chat_id)  # fmt: skip
     conv = read_conversation(vault, chat_id, _KINDS)
     if conv is None:
         raise SecretRefused()

@@ -144,3 +144,12 @@ def test_an_unknown_chat_is_refused_and_audited(vault: Vault, config: Config) ->
         staff.show_chat(vault, config, principal_for(config, "anna"), "0" * 32, now=NOW)
     (entry,) = list(vault.audit.entries())
     assert (entry.event.action, entry.event.outcome) == ("chat.view", "denied")
+
+
+def test_chats_are_not_in_a_qa_call_sample(
+    vault: Vault, config: Config, ids: dict[str, str]
+) -> None:
+    from recorder.qa_sample import SampleRequest, population
+
+    request = SampleRequest(reviewer="qa1", rate_bp=10_000, seed=1)
+    assert population(vault, config, principal_for(config, "siri"), request) == []
