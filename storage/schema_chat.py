@@ -16,7 +16,8 @@ exactly like a call; these tables hold what only a chat has.
   when it was issued, by which delivery (a digest of its webhook id), when it expires and
   when it was spent (a delete uses it up).
 - ``chat_requests``: deletions a customer asked for that go through the DPO (advisor
-  chats), open until the DPO acts, with the receipt given to the customer.
+  chats), open until the DPO acts.
+- a trigger clears a chat's IP prefix when its recording is destroyed (swept or erased).
 
 No column holds message text, a contact detail, a full IP address or a customer id.
 """
@@ -79,4 +80,12 @@ V_CHAT: tuple[str, ...] = (
     ) STRICT
     """,
     "CREATE INDEX chat_requests_state ON chat_requests (state)",
+    # a destroyed chat (swept or erased) keeps no trace of where it came from
+    """
+    CREATE TRIGGER chats_forget_ip AFTER UPDATE OF state ON recordings
+    WHEN NEW.state = 'destroyed'
+    BEGIN
+        UPDATE chats SET ip_prefix = NULL WHERE recording_id = NEW.id;
+    END
+    """,
 )

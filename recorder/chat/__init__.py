@@ -12,10 +12,12 @@ per module::
     classes      phase → retention class; the switches and the history window
     sealed       the chat's encrypted artefacts in and out of the vault
     ingest       one delivery → one stored chat (idempotent, all or nothing)
+    commit       the one transaction that stores what ingest gathered and sealed
     selfsecret   the per-conversation secret: issue, digest, constant-time check
     selfservice  the customer's download and delete with that secret
     assertion    the online bank's signed sign-in assertion
     history      a logged-in customer's chat history
+    aggregate    chat access decisions as audit entries; what stats and samples count
     staff        advisors, supervisors, DPO and legal: list, show, contact details
     sample       random redacted bot questions for review
     stats        counts per day, never an id or a text

@@ -64,6 +64,7 @@ _KEYS: Final = frozenset(
         "history",
     }
 )
+_HISTORY_KEYS: Final = frozenset({"visible_months", "audience", "public_keys", "max_age_seconds"})
 _TOPIC_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyz_")
 
 
@@ -98,10 +99,15 @@ class ChatSettings:
         return self.classes[phase]
 
 
-def _table(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+def _table(
+    raw: Mapping[str, Any], key: str, where: str, known: frozenset[str] | None = None
+) -> Mapping[str, Any]:
     value = raw.get(key, {})
     if not isinstance(value, Mapping):
         raise ConfigError(f"[{where}.{key}] must be a table")
+    unknown = sorted(set(value) - known) if known is not None else []
+    if unknown:
+        raise ConfigError(f"{where}.{key}.{unknown[0]}: unknown key")
     return value
 
 
@@ -205,7 +211,7 @@ def load_chat_settings(config: Config, environ: Mapping[str, str] | None = None)
     ip = raw.get("ip", "truncated")
     if ip not in IP_MODES:
         raise ConfigError(f"chat.ip: expected one of {list(IP_MODES)}")
-    selfservice = _table(raw, "selfservice", "chat")
+    selfservice = _table(raw, "selfservice", "chat", frozenset({"secret_days", "per_minute"}))
     return ChatSettings(
         platforms=_names(raw, "platforms", ("webchat",)),
         languages=tuple(dict.fromkeys(languages)) or ("en",),
@@ -216,6 +222,6 @@ def load_chat_settings(config: Config, environ: Mapping[str, str] | None = None)
         classes=_classes(config, _table(raw, "classes", "chat")),
         secret_days=_int(selfservice, "secret_days", "chat.selfservice", 30, 3650),
         per_minute=_int(selfservice, "per_minute", "chat.selfservice", 10, 10_000),
-        history=_history(_table(raw, "history", "chat"), env),
+        history=_history(_table(raw, "history", "chat", _HISTORY_KEYS), env),
         webhook=_webhook(config, env),
     )

@@ -230,3 +230,14 @@ def test_conversation_ids_are_kept_only_as_keyed_digests(
         rec.provider_id == digests.conversation_digests(vault.keyring, "webchat", "+4791234567")[0]
     )
     assert "91234567" not in rec.provider_id
+
+
+def test_a_destroyed_chat_forgets_its_ip_prefix(vault: Vault, config: Config, rng: Rng) -> None:
+    result = ingest(vault, config, bot_chat("c-ip") | {"ip": "198.51.100.7"}, now=NOW, rng=rng)
+    assert chats.get_chat(vault.catalog, result.chat_id).ip_prefix == "198.51.100.0/24"  # type: ignore[union-attr]
+    from recorder.retention import load_classes as classes_of
+    from recorder.sweep import sweep
+
+    sweep(vault, classes=classes_of(config), now=T0 + timedelta(days=40))
+    assert vault.catalog.get_recording(result.chat_id).state is State.DESTROYED
+    assert chats.get_chat(vault.catalog, result.chat_id).ip_prefix is None  # type: ignore[union-attr]
