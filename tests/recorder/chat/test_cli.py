@@ -162,3 +162,19 @@ def test_init_refuses_an_unknown_profile(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--home", str(tmp_path / "d"), "init", "--profile", "nope"])
     assert result.exit_code == 2 and "known:" in result.output
     assert len(profiles.available()) == 4
+
+
+def test_holds_by_email_or_customer_id_cover_their_chats(run: Run, tmp_path: Path) -> None:
+    adv = json.loads(run("chat", "ingest", str(_file(tmp_path, "a.json", advisor_chat())),
+                         "--json").stdout)  # fmt: skip
+    placed = run("hold", "place", "--email", "kari@example.no", "--reason", "complaint case",
+                 "--as", "legal1", "--json")  # fmt: skip
+    assert placed.exit_code == 0, placed.output
+    assert json.loads(placed.stdout)["label"] == adv["chat_id"]
+    erased = run("chat", "erase", adv["chat_id"], "--as", "dpo1")
+    assert "pending" in erased.stdout  # the hold beats the deletion
+    nothing = run("hold", "place", "--customer", "nobody", "--reason", "x", "--as", "legal1")
+    assert nothing.exit_code == 1 and "no chats" in nothing.output
+    released = run("hold", "release", "--email", "kari@example.no", "--reason", "closed",
+                   "--as", "legal1")  # fmt: skip
+    assert released.exit_code == 0
