@@ -2,9 +2,9 @@
 
 The same rules as transcripts (numerals and number words of EN/NO/SV/DA/FI, via
 :func:`transcribe.redact.digit_runs`) plus the identifiers typed text adds. Figures: 5
-languages x 40 sentences of each of 7 kinds (4 national ids, cards, phones, e-mails) = 1,400
-sentences with an identifier, each checked for 0 surviving digits of it; plus spoken
-numbers per language, checksum failures and what must stay (amounts, dates, times).
+languages x 40 sentences x 6 kinds (4 national ids, cards, e-mails) = 1,200 sentences and
+5 x 40 phone numbers x 4 formats = 800, each checked for 0 surviving identifiers; plus
+spoken numbers per language, 50 checksum failures and what must stay (amounts, dates, times).
 """
 
 from __future__ import annotations
