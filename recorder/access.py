@@ -19,6 +19,16 @@ Scopes
 - ``ANY_WITH_PURPOSE``: any call, but only with one of the purpose codes listed for that
   (role, action) in :data:`PURPOSES` (DPO: ``dsar``; legal: ``legal``).
 - ``ANY_METADATA``: any call's *metadata* (admin ``list`` only; never audio or text).
+- ``HANDLER``: a chat whose follow-up the principal handles: the advisor who took the
+  handover (``agent_id``) and nobody else, not even other advisors of the chat (the
+  contact details given in the queue are for the follow-up only; issue 17).
+- ``ANY_AGGREGATE``: any unrestricted chat, but only as counts or an anonymised sample
+  (no id, no time, redacted text): ``callrec chat stats`` and ``chat sample``.
+
+Chats (issue 17) are recordings of provider ``chat`` with actions of their own:
+``chat_list`` and ``chat_view`` (advisors their chats, supervisors their team's at chat
+time, the DPO and legal with a purpose), ``chat_contact`` (the handling advisor only),
+``chat_sample`` (QA reviewers) and ``chat_stats`` (supervisors, QA, admin).
 
 Restricted recordings are reachable only through ``ANY_WITH_PURPOSE`` (legal, DPO) and
 metadata listing. A purpose that is given must be configured (``Config.purposes``) and is
@@ -63,6 +73,11 @@ class Action(enum.StrEnum):
     APPROVE_SUMMARY = "approve_summary"
     PLACE_HOLD = "place_hold"
     ERASE = "erase"
+    CHAT_LIST = "chat_list"
+    CHAT_VIEW = "chat_view"
+    CHAT_CONTACT = "chat_contact"
+    CHAT_SAMPLE = "chat_sample"
+    CHAT_STATS = "chat_stats"
 
 
 class Role(enum.StrEnum):
@@ -84,25 +99,36 @@ class Scope(enum.StrEnum):
     ASSIGNED = "assigned"
     ANY_WITH_PURPOSE = "any_with_purpose"
     ANY_METADATA = "any_metadata"
+    HANDLER = "handler"
+    ANY_AGGREGATE = "any_aggregate"
 
 
 _A = Action
 _TEXT_AND_AUDIO = (_A.LIST, _A.PLAY, _A.VIEW_TRANSCRIPT, _A.VIEW_SUMMARY)
+_CHAT = (_A.CHAT_LIST, _A.CHAT_VIEW)
 
 #: The grants table: role -> action -> scope. Absent means denied.
 GRANTS: Mapping[Role, Mapping[Action, Scope]] = MappingProxyType(
     {
         Role.AGENT: MappingProxyType(
-            {a: Scope.OWN for a in (*_TEXT_AND_AUDIO, _A.APPROVE_SUMMARY)}
+            {a: Scope.OWN for a in (*_TEXT_AND_AUDIO, _A.APPROVE_SUMMARY, *_CHAT)}
+            | {_A.CHAT_CONTACT: Scope.HANDLER}
         ),
         Role.SUPERVISOR: MappingProxyType(
             {
                 a: Scope.TEAM_AT_CALL_TIME
-                for a in (*_TEXT_AND_AUDIO, _A.DOWNLOAD, _A.APPROVE_SUMMARY)
+                for a in (*_TEXT_AND_AUDIO, _A.DOWNLOAD, _A.APPROVE_SUMMARY, *_CHAT)
             }
+            | {_A.CHAT_STATS: Scope.ANY_AGGREGATE}
         ),
-        Role.QA_REVIEWER: MappingProxyType({a: Scope.ASSIGNED for a in _TEXT_AND_AUDIO}),
-        Role.ADMIN: MappingProxyType({_A.LIST: Scope.ANY_METADATA}),
+        Role.QA_REVIEWER: MappingProxyType(
+            {a: Scope.ASSIGNED for a in _TEXT_AND_AUDIO}
+            | {a: Scope.ANY_AGGREGATE for a in (_A.CHAT_SAMPLE, _A.CHAT_STATS)}
+        ),
+        Role.ADMIN: MappingProxyType(
+            {_A.LIST: Scope.ANY_METADATA, _A.CHAT_LIST: Scope.ANY_METADATA}
+            | {_A.CHAT_STATS: Scope.ANY_AGGREGATE}
+        ),
         Role.DPO: MappingProxyType(
             {
                 a: Scope.ANY_WITH_PURPOSE
@@ -113,13 +139,14 @@ GRANTS: Mapping[Role, Mapping[Action, Scope]] = MappingProxyType(
                     _A.VIEW_SUMMARY,
                     _A.PLACE_HOLD,
                     _A.ERASE,
+                    *_CHAT,
                 )
             }  # fmt: skip
         ),
         Role.LEGAL: MappingProxyType(
             {
                 a: Scope.ANY_WITH_PURPOSE
-                for a in (*_TEXT_AND_AUDIO, _A.DOWNLOAD, _A.EXPORT, _A.PLACE_HOLD)
+                for a in (*_TEXT_AND_AUDIO, _A.DOWNLOAD, _A.EXPORT, _A.PLACE_HOLD, *_CHAT)
             }
         ),
     }
@@ -218,6 +245,12 @@ def _in_scope(
         return Decision(allowed=True, reason="any call, with a permitted purpose")
     if call.restricted:
         return _deny("recording is restricted")
+    if scope is Scope.ANY_AGGREGATE:
+        return Decision(allowed=True, reason="any chat, counted or sampled without ids")
+    if scope is Scope.HANDLER:
+        if call.agent_id is not None and call.agent_id == principal.user_id:
+            return Decision(allowed=True, reason="they handle the follow-up")
+        return _deny("not the advisor handling the follow-up")
     if scope is Scope.OWN:
         if call.agent_id is not None and call.agent_id == principal.user_id:
             return Decision(allowed=True, reason="own call")

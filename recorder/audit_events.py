@@ -99,6 +99,18 @@ class AuditAction(enum.StrEnum):
     SUMMARY_APPROVE = "summary.approve"
     SUMMARY_EDIT = "summary.edit"
     SUMMARY_SUPERSEDED = "summary.superseded"
+    # chat conversations (recorder.chat)
+    CHAT_INGEST = "chat.ingest"
+    CHAT_CLASS = "chat.class"
+    CHAT_LIST = "chat.list"
+    CHAT_VIEW = "chat.view"
+    CHAT_CONTACT = "chat.contact"
+    CHAT_SAMPLE = "chat.sample"
+    CHAT_STATS = "chat.stats"
+    CHAT_SELF_TRANSCRIPT = "chat.self.transcript"
+    CHAT_SELF_DELETE = "chat.self.delete"
+    CHAT_HISTORY = "chat.history"
+    CHAT_REQUEST_DONE = "chat.request.done"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -413,12 +425,111 @@ EVENTS: Mapping[AuditAction, EventDoc] = MappingProxyType(
             writer="recorder AI path",
             outcomes=_OK,
         ),
+        AuditAction.CHAT_INGEST: EventDoc(
+            means="A chat delivery (webhook, file or spool) was stored: new messages and "
+            "events added, redacted, sealed.",
+            writer="recorder.chat.ingest",
+            outcomes=_OK,
+            detail=(
+                "source",
+                "status",
+                "messages_added",
+                "events_added",
+                "redacted",
+                "contact",
+                "secret_issued",
+            ),  # fmt: skip
+            notes="Counts only: never a message, a contact detail, an IP address or the "
+            "secret. A redelivery that adds nothing writes no entry.",
+        ),
+        AuditAction.CHAT_CLASS: EventDoc(
+            means="A chat moved to another retention class because of what happened in it "
+            "(bot → advisor on a handover, → complaint when flagged).",
+            writer="recorder.chat.ingest",
+            outcomes=_OK,
+            detail=("from", "to", "event"),
+            notes="`event` is the event that caused the switch (`handover`, `complaint`).",
+        ),
+        AuditAction.CHAT_LIST: EventDoc(
+            means="A user listed the chats they may see (`callrec chat list`).",
+            writer="recorder.chat.staff",
+            outcomes=_AD,
+            detail=("count",),
+            purpose=True,
+        ),
+        AuditAction.CHAT_VIEW: EventDoc(
+            means="A chat's redacted text was shown to a member of staff (or refused).",
+            writer="recorder.chat.staff",
+            outcomes=_AD,
+            purpose=True,
+            notes="Committed before the text is decrypted; never the text itself.",
+        ),
+        AuditAction.CHAT_CONTACT: EventDoc(
+            means="The contact details a customer gave in the advisor queue were shown to "
+            "the advisor handling the follow-up (or refused).",
+            writer="recorder.chat.staff",
+            outcomes=_AD,
+            purpose=True,
+            notes="Only the advisor who took the handover may read them.",
+        ),
+        AuditAction.CHAT_SAMPLE: EventDoc(
+            means="A random sample of redacted bot questions was drawn for review "
+            "(`callrec chat sample`), or refused.",
+            writer="recorder.chat.sample",
+            outcomes=_AD,
+            detail=("count", "population", "seed"),
+            notes="The sample carries no chat id, time or customer; the seed replays it.",
+        ),
+        AuditAction.CHAT_STATS: EventDoc(
+            means="Chat counts per day were read (`callrec chat stats`), or refused.",
+            writer="recorder.chat.stats",
+            outcomes=_AD,
+            detail=("days", "chats"),
+        ),
+        AuditAction.CHAT_SELF_TRANSCRIPT: EventDoc(
+            means="A customer downloaded their chat with its self-service secret "
+            "(`GET /chats/{id}/transcript`), or was refused.",
+            writer="recorder.chat.selfservice",
+            outcomes=_AD,
+            detail=("format",),
+            notes="A refusal (unknown chat, wrong, spent or expired secret) has no "
+            "recording id when the chat is unknown; the secret is never written.",
+        ),
+        AuditAction.CHAT_SELF_DELETE: EventDoc(
+            means="A customer deleted their chat with its self-service secret "
+            "(`DELETE /chats/{id}`): a bot chat is crypto-shredded at once, an advisor chat "
+            "becomes a request for the DPO; or the request was refused.",
+            writer="recorder.chat.selfservice",
+            outcomes=(Outcome.OK, Outcome.DENIED),
+            detail=("status", "receipt"),
+            notes="`status`: `erased`, `pending` (held or restricted: done when that "
+            "lifts) or `requested` (advisor chat, for the DPO).",
+        ),
+        AuditAction.CHAT_HISTORY: EventDoc(
+            means="A logged-in customer listed their chat history through the online "
+            "bank's signed assertion (`GET /customers/me/chats`), or was refused.",
+            writer="recorder.chat.history",
+            outcomes=_AD,
+            detail=("count",),
+            notes="The customer appears as a keyed digest prefix, never their id.",
+        ),
+        AuditAction.CHAT_REQUEST_DONE: EventDoc(
+            means="The DPO closed a customer's chat deletion request (the erasure itself is "
+            "the `subject.erase` receipt before it).",
+            writer="recorder.chat.selfservice",
+            outcomes=_OK,
+            detail=("requests",),
+            purpose=True,
+        ),
     }
 )
 
 
 def for_access(action: Action) -> AuditAction:
-    """The audit action of an access-controlled :class:`~recorder.access.Action`."""
+    """The audit action of an access-controlled :class:`~recorder.access.Action`
+    (``chat_view`` → ``chat.view``; the others ``recording.<action>``)."""
+    if action.value.startswith("chat_"):
+        return AuditAction("chat." + action.value.removeprefix("chat_"))
     return AuditAction(f"recording.{action.value}")
 
 

@@ -11,9 +11,15 @@ both trees to exit codes. Messages never carry phone numbers, transcript text or
     ├── InvalidAudio       audio that cannot be decoded safely (lying header, wrong format,
     │                      over the size/duration cap); nothing of it is stored
     ├── InvalidEvent       call metadata (sidecar, CLI options, webhook body) is malformed
+    │   └── InvalidChat    a chat delivery or chat file is malformed, too large, too deep,
+    │                      or names an unknown advisor or topic; nothing of it is stored
     ├── AccessDenied       the principal may not do this to this call (exit 3); ``.reason``
-    │   └── InvalidGrant   a playback grant is expired, tampered, for another user or
-    │                      recording, or of an unknown version (``.reason`` says which)
+    │   ├── InvalidGrant   a playback grant is expired, tampered, for another user or
+    │   │                  recording, or of an unknown version (``.reason`` says which)
+    │   ├── BadAssertion   the online bank's sign-in assertion is missing, malformed,
+    │   │                  unsigned, for another audience or expired (HTTP 401)
+    │   └── SecretRefused  a chat self-service request whose chat is unknown or whose
+    │                      secret is wrong, spent or expired: one answer for all (HTTP 404)
     ├── QaError            a QA request is invalid: bad rate or seed, unknown criterion,
     │                      score off the scale, comment too long, not a reviewer (exit 1)
     ├── BadSignature       a webhook's authentication headers are missing, duplicated,
@@ -24,6 +30,8 @@ both trees to exit codes. Messages never carry phone numbers, transcript text or
     ├── BundleError        a data-subject export bundle cannot be made or opened (wrong
     │   │                  passphrase or key, damaged, not a bundle); nothing is written
     │   └── BundleExpired  the bundle's expiry date (inside its authenticated header) passed
+    ├── RateLimited        too many self-service requests from one client or for one chat
+    │                      (HTTP 429, ``.retry_after`` seconds)
     └── FetchError         provider media could not be fetched (``.retryable``)
         └── FetchRefused   the outbound policy refused a URL or address (SSRF guard)
 """
@@ -51,6 +59,10 @@ class InvalidEvent(RecorderError):
     """Call metadata is malformed; the message names the field, never its value."""
 
 
+class InvalidChat(InvalidEvent):
+    """A chat delivery is malformed; the message names the field, never a value or text."""
+
+
 class AccessDenied(RecorderError):
     """The principal may not perform the action on the call."""
 
@@ -61,6 +73,29 @@ class AccessDenied(RecorderError):
 
 class InvalidGrant(AccessDenied):
     """A signed playback grant was refused; ``reason`` is a fixed phrase, never the token."""
+
+
+class BadAssertion(AccessDenied):
+    """The online bank's sign-in assertion was refused; ``reason`` is a fixed phrase."""
+
+
+class SecretRefused(AccessDenied):
+    """A self-service request refused without saying whether the chat exists.
+
+    The same message for an unknown chat, a wrong, spent or expired secret and a chat
+    that is gone, so the answer tells a guesser nothing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("no such chat, or the secret is not valid")
+
+
+class RateLimited(RecorderError):
+    """Too many requests; try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many requests; try again later")
+        self.retry_after = retry_after
 
 
 class BadSignature(RecorderError):

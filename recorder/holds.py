@@ -2,7 +2,8 @@
 
 One job: the policy around :mod:`storage.holds`. A hold targets one recording, every
 call of a caller (``--number``: turned into the keyed lookup digest here, the number
-itself is dropped at once) or every call taken by an agent. Only roles granted
+itself is dropped at once) or every call taken by an agent; the chats of a contact e-mail
+or customer id are held one by one (:func:`chat_targets`). Only roles granted
 ``place_hold`` in :mod:`recorder.access` may place or release one (``legal`` with purpose
 ``legal``, ``dpo`` with ``dsar``); every attempt, allowed or denied, is audited in the
 same transaction as the change. Held recordings are never destroyed (the sweep and
@@ -17,6 +18,7 @@ from datetime import datetime
 
 from recorder.access import GRANTS, Action, Principal, Role, allowed
 from recorder.audit_events import record
+from recorder.chat.subjects import SubjectKey, chat_ids
 from recorder.config import Config
 from recorder.errors import AccessDenied, InvalidEvent
 from recorder.fieldrules import check_text
@@ -82,6 +84,20 @@ def target_for(
     if digest is None:
         raise InvalidEvent("number: not a phone number that calls can be found by")
     return HoldTarget(kind="caller", value=digest.digest, label="caller (by lookup digest)")
+
+
+def chat_targets(vault: Vault, key: SubjectKey) -> list[HoldTarget]:
+    """The chats of a contact e-mail or customer id, one recording target each.
+
+    A hold by e-mail or customer id covers the chats stored so far (each held as a
+    recording); a ``--number`` hold is standing and also covers later chats whose contact
+    number matches. :class:`InvalidEvent` when there is no such chat (a hold that covers
+    nothing would look like it worked).
+    """
+    ids = chat_ids(vault, key)
+    if not ids:
+        raise InvalidEvent("no chats are stored under that e-mail or customer id")
+    return [HoldTarget(kind="recording", value=rid, label=rid) for rid in ids]
 
 
 def check_reason(reason: str) -> str:

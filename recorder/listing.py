@@ -35,6 +35,7 @@ from recorder.audit_events import AuditAction, access_event
 from recorder.config import Config
 from recorder.errors import AccessDenied, InvalidEvent
 from recorder.masking import digest_for_lookup
+from recorder.models import CHAT_PROVIDER
 from recorder.timeutil import parse_utc
 from storage.errors import KeyringError
 from storage.models import Recording, State
@@ -173,6 +174,7 @@ def list_calls(
         call
         for call in candidates
         if call.state is State.AVAILABLE
+        and call.provider != CHAT_PROVIDER  # chats are listed by `callrec chat list`
         and matches(config, call, wanted)
         and allowed(
             config, principal, Action.LIST, call, purpose=purpose, assignments=assignments

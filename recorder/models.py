@@ -14,6 +14,9 @@ from pathlib import Path
 from storage.models import LookupDigest
 
 WITHHELD = "withheld"
+#: The ``provider`` of every chat conversation's recording row (issue 17): a chat is a
+#: recording without audio, so retention, holds and data-subject rights cover it as they are.
+CHAT_PROVIDER = "chat"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

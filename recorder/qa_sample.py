@@ -38,6 +38,7 @@ from decimal import Decimal, InvalidOperation
 from recorder.access import Action, Principal, allowed
 from recorder.config import Config
 from recorder.errors import AccessDenied, QaError
+from recorder.models import CHAT_PROVIDER
 from recorder.qa import QA_ROLE, audit_step, qa_id
 from storage.models import Recording, Rng, State
 from storage.qa import QaStore, Sample
@@ -156,7 +157,7 @@ def population(
             continue
         if as_of is not None and (rec.state is State.PENDING or rec.created_at > as_of):
             continue
-        if rec.restricted or rec.agent_id == request.reviewer:
+        if rec.restricted or rec.agent_id == request.reviewer or rec.provider == CHAT_PROVIDER:
             continue
         if request.since is not None and rec.started_at < request.since:
             continue

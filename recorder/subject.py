@@ -1,6 +1,7 @@
 """Data-subject rights (GDPR Art. 15-18, issue 8): find, export, erase, restrict, rectify.
 
-One job: orchestrate a request about one caller, identified by their full number, which
+One job: orchestrate a request about one caller, identified by their full number (or, for
+chats, a contact e-mail or customer id: :class:`recorder.chat.subjects.SubjectKey`), which
 exists only in memory here: it is turned into its keyed lookup digest (one per pepper
 version still in the catalog) and dropped. Every request is decided and audited; no
 audit entry, error or file name carries the number.
@@ -37,6 +38,7 @@ from typing import Any
 
 from recorder.access import GRANTS, PURPOSES, Action, Principal, Role, Scope
 from recorder.audit_events import record
+from recorder.chat.subjects import SubjectKey, chat_ids
 from recorder.config import FORBIDDEN_PURPOSES, Config
 from recorder.errors import AccessDenied, InvalidEvent
 from recorder.fieldrules import check_text
@@ -178,17 +180,24 @@ def subject_digests(vault: Vault, number: str, *, default_region: str) -> list[t
     return digests
 
 
-def recordings_of(vault: Vault, config: Config, number: str) -> list[Recording]:
-    digests = subject_digests(vault, number, default_region=config.default_region)
-    ids = subjects.recording_ids_by_digests(vault.catalog, digests)
-    return [vault.catalog.get_recording(rid) for rid in ids]
+def recordings_of(vault: Vault, config: Config, number: str | SubjectKey) -> list[Recording]:
+    """Every recording of the subject, oldest first: calls and chats by the number's
+    lookup digest, chats also by a contact e-mail or customer id (issue 17)."""
+    key = number if isinstance(number, SubjectKey) else SubjectKey(number=number)
+    ids: list[str] = []
+    if key.number is not None:
+        digests = subject_digests(vault, key.number, default_region=config.default_region)
+        ids = subjects.recording_ids_by_digests(vault.catalog, digests)
+    ids += [rid for rid in chat_ids(vault, key) if rid not in ids]
+    found = [vault.catalog.get_recording(rid) for rid in ids]
+    return sorted(found, key=lambda r: (r.started_at, r.id))
 
 
 def find(
     vault: Vault,
     config: Config,
     principal: Principal,
-    number: str,
+    number: str | SubjectKey,
     *,
     purpose: str,
     now: datetime,
@@ -241,7 +250,7 @@ def _live_artefacts(vault: Vault, recording_id: str) -> list[Artefact]:
     return [a for a in vault.catalog.artefacts_for(recording_id) if a.state is not State.DESTROYED]
 
 
-def _erase_one(
+def erase_recording(
     vault: Vault,
     config: Config,
     actor: Principal,
@@ -250,6 +259,9 @@ def _erase_one(
     now: datetime,
     rng: Rng,
 ) -> ErasureOutcome:
+    """Erase one recording whose request was decided already (a DPO's subject erasure, a
+    customer deleting their bot chat with its secret, the DPO closing a chat deletion
+    request): receipt, tombstone, or pending under a hold, restriction or MIN class."""
     existing = subjects.get_erasure(vault.catalog, recording.id)
     if existing is not None and existing.state == "done":
         return ErasureOutcome(
@@ -319,7 +331,7 @@ def erase(
     vault: Vault,
     config: Config,
     principal: Principal,
-    number: str,
+    number: str | SubjectKey,
     *,
     now: datetime,
     rng: Rng,
@@ -336,7 +348,7 @@ def erase(
         purpose="dsar",
         detail={"count": len(found)},
     )
-    return [_erase_one(vault, config, principal, rec, now=now, rng=rng) for rec in found]
+    return [erase_recording(vault, config, principal, rec, now=now, rng=rng) for rec in found]
 
 
 def erased_recordings(vault: Vault, outcomes: list[ErasureOutcome]) -> list[Recording]:
@@ -356,7 +368,7 @@ def run_pending_erasures(
         blocked = erasure_blocked(vault, recording, config, now=now)
         if blocked is not None and blocked == pending.blocked_reason:
             continue  # still blocked for the same reason: already recorded and audited
-        outcomes.append(_erase_one(vault, config, who, recording, now=now, rng=rng))
+        outcomes.append(erase_recording(vault, config, who, recording, now=now, rng=rng))
     return outcomes
 
 
@@ -367,7 +379,7 @@ def set_restriction(
     vault: Vault,
     config: Config,
     principal: Principal,
-    number: str,
+    number: str | SubjectKey,
     *,
     restricted: bool,
     reason: str,

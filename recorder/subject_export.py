@@ -29,6 +29,7 @@ from typing import Any
 from recorder import consultation
 from recorder.access import Action, Principal, allowed
 from recorder.bundle import BundleInfo, Lock, Member, write_bundle
+from recorder.chat.subjects import SubjectKey
 from recorder.config import Config
 from recorder.errors import AccessDenied, BundleError
 from recorder.subject import audit, ensure, group, recordings_of
@@ -132,12 +133,24 @@ def _reviewed_summary(vault: Vault, recording_id: str) -> bytes | None:
     return json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8")
 
 
+#: Text artefacts exported as they are stored (redacted), and the folder of each. A chat's
+#: history copy is the same text as its analysis copy; only one of them is exported.
+_TEXT_KINDS = (
+    (ArtefactKind.TRANSCRIPT, "transcripts"),
+    (ArtefactKind.CHAT, "chats"),
+    (ArtefactKind.CHAT_HISTORY, "chats"),
+    (ArtefactKind.CHAT_CONTACT, "chats/contact"),
+)
+
+
 _README = """callrec data-subject export
 ===========================
 
 metadata.json       your recordings: times, duration, your number (masked), state
 audio/*.wav         the audio of each recording, exactly as stored
 transcripts/*.json  machine transcripts (card and phone numbers redacted), if any
+chats/*.json        your chat conversations as stored (card, phone, e-mail and id numbers
+                    redacted); chats/contact/ the contact details you gave for a follow-up
 summaries/*         summaries a person reviewed, if any
 consultations.json  every access to your recordings: date, action, purpose, outcome and
                     the role of whoever acted (employee identities are withheld)
@@ -148,7 +161,7 @@ def export(
     vault: Vault,
     config: Config,
     principal: Principal,
-    number: str,
+    number: str | SubjectKey,
     out: Path,
     *,
     purpose: str,
@@ -195,13 +208,16 @@ def export(
                 )
             )
             counts["audio"] += 1
-        transcript = vault.catalog.artefact_by_kind(rec.id, ArtefactKind.TRANSCRIPT)
-        if transcript is not None and transcript.state is State.AVAILABLE:
-            to_verify.append((rec, transcript))
-            members.append(
-                Member(name=f"transcripts/{stem}.json", chunks=_verified_chunks(vault, transcript))
-            )
-            counts["transcript"] += 1
+        folders: set[str] = set()
+        for kind, folder in _TEXT_KINDS:
+            text = vault.catalog.artefact_by_kind(rec.id, kind)
+            if text is not None and text.state is State.AVAILABLE and folder not in folders:
+                folders.add(folder)
+                to_verify.append((rec, text))
+                members.append(
+                    Member(name=f"{folder}/{stem}.json", chunks=_verified_chunks(vault, text))
+                )
+                counts["transcript"] += 1
     for rec, artefact in to_verify:
         try:
             vault.verify_artefact(artefact.id)

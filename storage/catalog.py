@@ -92,8 +92,12 @@ def _guard_step(guard: Guard | None) -> Migration:
 
 
 def default_migrations(guard: Guard | None = None) -> tuple[Migration, ...]:
-    """Every migration; the last one seals existing rows with ``guard``."""
-    return (*(_script(m) for m in MIGRATIONS[: GUARD_VERSION - 1]), _guard_step(guard))
+    """Every migration; the guard migration also seals existing rows with ``guard``."""
+    return (
+        *(_script(m) for m in MIGRATIONS[: GUARD_VERSION - 1]),
+        _guard_step(guard),
+        *(_script(m) for m in MIGRATIONS[GUARD_VERSION:]),
+    )
 
 
 #: Migration ``i`` takes the schema from version ``i`` to ``i + 1``.

@@ -29,6 +29,7 @@ from storage.errors import CatalogError, SchemaError
 from storage.models import Artefact, ArtefactKind, LookupDigest, NewRecording, Recording, State
 from storage.schema_access import V_ACCESS as _V_ACCESS
 from storage.schema_ai import V_AI as _V_AI
+from storage.schema_chat import V_CHAT as _V_CHAT
 from storage.schema_guard import V_GUARD as _V_GUARD
 from storage.schema_qa import V_QA as _V_QA
 from storage.schema_retention import V_RETENTION as _V_RETENTION
@@ -98,10 +99,10 @@ _V1: tuple[str, ...] = (
 
 #: Migration ``i`` (0-based) takes ``user_version`` from ``i`` to ``i + 1``.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _V1, _V_QA, _V_AI, _V_SUBJECT, _V_ACCESS, _V_RETENTION, _V_GUARD,
+    _V1, _V_QA, _V_AI, _V_SUBJECT, _V_ACCESS, _V_RETENTION, _V_GUARD, _V_CHAT,
 )  # fmt: skip
 #: The migration after which every guarded row must carry its MAC (``storage.guard``).
-GUARD_VERSION = len(MIGRATIONS)
+GUARD_VERSION = MIGRATIONS.index(_V_GUARD) + 1
 
 
 # -- rows <-> model objects ---------------------------------------------------------------

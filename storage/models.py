@@ -26,6 +26,12 @@ class ArtefactKind(enum.StrEnum):
     CATEGORIES = "categories"
     SUMMARY = "summary"
     SELFCHECK = "selfcheck"
+    #: A chat conversation, redacted, for staff and analysis (issue 17).
+    CHAT = "chat"
+    #: The same conversation kept for a logged-in customer's history window only.
+    CHAT_HISTORY = "chat_history"
+    #: Contact details given in the advisor queue: for the follow-up only.
+    CHAT_CONTACT = "chat_contact"
 
 
 class State(enum.StrEnum):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from recorder.cli import (  # noqa: F401  (importing registers the commands)
     ai_cmds,
     call_cmds,
+    chat_cmds,
     demo_cmd,
     qa_cmds,
     retention_cmds,

@@ -122,6 +122,8 @@ def cli(
       callrec ai run --pending      transcribe and summarise waiting calls
       callrec qa review --as USER   review the calls sampled to you
       callrec subject find --number … --as DPO   every recording of a caller
+      callrec chat list --as USER   the chats USER may see (chat ingest|show|sample|stats)
+      callrec init --profile NAME   start from a ready configuration (docs/profiles.md)
       callrec retention sweep       crypto-shred what is past its retention period
       callrec audit verify          prove nobody edited the access log
       callrec fsck                  check every invariant of the store

@@ -17,6 +17,7 @@ from rich.table import Table
 from recorder.access import agents_of, principal_for
 from recorder.capture import Capturer
 from recorder.cli.app import Context, cli, run_guarded
+from recorder.cli.chat_cmds import chat_spool_pass
 from recorder.cli.store_cmds import pass_ctx, progress_bar
 from recorder.download import download as download_recording
 from recorder.download import write_atomically
@@ -101,7 +102,8 @@ def ingest(
 
 @cli.group()
 def spool() -> None:
-    """Spool folders: NAME.wav (or .mp3) + NAME.json sidecar, written by the PBX."""
+    """Spool folders: NAME.wav (or .mp3) + NAME.json sidecar, written by the PBX, and chat
+    deliveries as NAME.chat.json (see docs/chat.md)."""
 
 
 def spool_pass(ctx: Context, folder: Path, *, quiet: bool = False) -> SpoolReport:
@@ -114,12 +116,14 @@ def spool_pass(ctx: Context, folder: Path, *, quiet: bool = False) -> SpoolRepor
             rng=ctx.rng,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
+        chats = chat_spool_pass(ctx, vault, folder)  # NAME.chat.json files (issue 17)
     if not quiet or report.captured or report.rejected or report.failed:
         ctx.out.print(
             f"{len(report.captured)} captured, {report.duplicates} already stored, "
             f"{len(report.rejected)} rejected (see {folder / 'rejected'}), "
             f"{len(report.failed)} left for retry."
         )
+    report.failed.extend(chats.failed)
     return report
 
 

@@ -10,9 +10,18 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from recorder.access import principal_for
+from recorder.chat.subjects import SubjectKey
 from recorder.cli.app import Context, cli, run_guarded
-from recorder.errors import AccessDenied
-from recorder.holds import HoldOutcome, place_hold, release_hold, target_for
+from recorder.config import Config
+from recorder.errors import AccessDenied, InvalidEvent
+from recorder.holds import (
+    HoldOutcome,
+    HoldTarget,
+    chat_targets,
+    place_hold,
+    release_hold,
+    target_for,
+)
 from recorder.job_retention import erase_jobs, purge_finished
 from recorder.retention import load_classes
 from recorder.subject import ErasureOutcome, erased_recordings, run_pending_erasures
@@ -187,6 +196,7 @@ def hold() -> None:
       callrec hold place --recording 3f2a… --reason "complaint board case" --as lena
       callrec hold place --number "+47 912 34 567" --reason "police request" --as lena
       callrec hold release --agent anna --reason "case closed" --as lena
+      callrec hold place --email kari@example.no --reason "complaint" --as lena   (chats)
       callrec hold list --as lena
     """
 
@@ -197,6 +207,8 @@ def _target_options(f: click.decorators.FC) -> click.decorators.FC:
             click.option("--recording", help="One recording id."),
             click.option("--number", help="Every call of this caller (any format)."),
             click.option("--agent", help="Every call taken by this agent id."),
+            click.option("--email", help="Every chat stored so far under this contact e-mail."),
+            click.option("--customer", help="Every chat stored so far of this customer id."),
             click.option("--reason", required=True, help="Why (no phone or case numbers)."),
             click.option("--as", "as_user", required=True, help="The user acting."),
             click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
@@ -204,6 +216,24 @@ def _target_options(f: click.decorators.FC) -> click.decorators.FC:
     ):
         f = option(f)
     return f
+
+
+def _targets(
+    vault: Vault,
+    config: Config,
+    recording: str | None,
+    number: str | None,
+    agent: str | None,
+    email: str | None,
+    customer: str | None,
+) -> list[HoldTarget]:
+    """One target, or for ``--email``/``--customer`` one per chat stored under it."""
+    if email is None and customer is None:
+        return [target_for(vault, config, recording=recording, number=number, agent=agent)]
+    if recording is not None or number is not None or agent is not None:
+        raise InvalidEvent("target: give exactly one of --recording, --number, --agent, "
+                           "--email, --customer")  # fmt: skip
+    return chat_targets(vault, SubjectKey(email=email, customer=customer))
 
 
 def _print_outcome(ctx: Context, verb: str, outcome: HoldOutcome, as_json: bool) -> None:
@@ -230,6 +260,8 @@ def hold_place(
     recording: str | None,
     number: str | None,
     agent: str | None,
+    email: str | None,
+    customer: str | None,
     reason: str,
     as_user: str,
     as_json: bool,
@@ -245,11 +277,11 @@ def hold_place(
         config = ctx.config()
         principal = principal_for(config, as_user)
         with ctx.vault() as vault:
-            target = target_for(vault, config, recording=recording, number=number, agent=agent)
-            outcome = place_hold(
-                vault, config, principal, target, reason=reason, now=ctx.now(), rng=ctx.rng
-            )
-        _print_outcome(ctx, "placed", outcome, as_json)
+            for target in _targets(vault, config, recording, number, agent, email, customer):
+                outcome = place_hold(
+                    vault, config, principal, target, reason=reason, now=ctx.now(), rng=ctx.rng
+                )
+                _print_outcome(ctx, "placed", outcome, as_json)
 
     run_guarded(ctx.err, body)
 
@@ -262,6 +294,8 @@ def hold_release(
     recording: str | None,
     number: str | None,
     agent: str | None,
+    email: str | None,
+    customer: str | None,
     reason: str,
     as_user: str,
     as_json: bool,
@@ -277,9 +311,11 @@ def hold_release(
         config = ctx.config()
         principal = principal_for(config, as_user)
         with ctx.vault() as vault:
-            target = target_for(vault, config, recording=recording, number=number, agent=agent)
-            outcome = release_hold(vault, config, principal, target, reason=reason, now=ctx.now())
-        _print_outcome(ctx, "released", outcome, as_json)
+            for target in _targets(vault, config, recording, number, agent, email, customer):
+                outcome = release_hold(
+                    vault, config, principal, target, reason=reason, now=ctx.now()
+                )
+                _print_outcome(ctx, "released", outcome, as_json)
 
     run_guarded(ctx.err, body)
 

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from recorder import profiles
 from recorder.cli.app import EXIT_ERROR, EXIT_USAGE, Context, cli, fail, run_guarded
 from recorder.consultation import audit_rows
 from recorder.fsck import fsck
@@ -47,20 +48,39 @@ def init_store(ctx: Context) -> bool:
 
 
 @cli.command()
+@click.option(
+    "--profile",
+    help=f"Start from a ready configuration: {', '.join(profiles.available())} "
+    "(see docs/profiles.md).",
+)
 @pass_ctx
-def init(ctx: Context) -> None:
+def init(ctx: Context, profile: str | None) -> None:
     """Create the data dir and a new master keyring (mode 0600, outside the data dir).
 
     Safe to run twice: an existing keyring is never overwritten. Back the keyring up
     separately from the data: without it nothing in the data dir can be decrypted, and
-    that is the point.
+    that is the point. With --profile, the profile's configuration is checked and copied
+    to <home>/callrec.toml (an existing different file is never overwritten).
+
+    \b
+    Examples:
+      callrec init
+      callrec init --profile no-bank
+      callrec --home /srv/callrec init --profile no-postal-chatbot
     """
 
     def body() -> None:
+        target = ctx.paths.config or ctx.paths.home / "callrec.toml"
+        if profile is not None:
+            profiles.validate(profiles.profile_path(profile))
         created = init_store(ctx)
         verb = "Initialised" if created else "Already initialised"
         ctx.out.print(f"{verb}: data dir {ctx.paths.home}")
         ctx.out.print(f"             keyring  {ctx.paths.keyring} (mode 0600)")
+        if profile is not None:
+            copied = profiles.install(profile, target)
+            state = "written" if copied else "already in place"
+            ctx.out.print(f"             config   {target} (profile {profile}, {state})")
 
     run_guarded(ctx.err, body)
 

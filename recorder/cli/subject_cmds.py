@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from rich.table import Table
 
 from recorder import bundle, consultation
 from recorder.access import principal_for
+from recorder.chat.subjects import SubjectKey
 from recorder.cli.app import EXIT_USAGE, Context, cli, fail, run_guarded
 from recorder.cli.store_cmds import pass_ctx
 from recorder.errors import AccessDenied, InvalidEvent
@@ -33,19 +36,48 @@ from storage import subjects
 _DURATION = re.compile(r"([1-9][0-9]{0,3})([dh])")
 MAX_EXPIRY = timedelta(days=365)
 
-number_option = click.option(
-    "--number",
-    required=True,
-    help="The data subject's phone number, any format (+47 912 34 567). '-' reads it "
-    "from stdin, keeping it out of shell history and the process list.",
-)
+
+def number_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--number`` or, for chats, ``--email`` / ``--customer``: exactly one names the subject.
+
+    The command receives them as one ``number`` argument: the number text, or a
+    :class:`SubjectKey` for an e-mail or customer id (issue 17).
+    """
+
+    @functools.wraps(f)
+    def wrapper(
+        *args: Any, number: str | None, email: str | None, customer: str | None, **kw: Any
+    ) -> Any:
+        if (number is not None) + (email is not None) + (customer is not None) != 1:
+            raise click.UsageError("give exactly one of --number, --email, --customer")
+        if number is not None:
+            return f(*args, number=number, **kw)
+        return f(*args, number=SubjectKey(email=email, customer=customer), **kw)
+
+    for option in (
+        click.option("--customer", help="Chats only: the logged-in customer's id ('-' = stdin)."),
+        click.option("--email", help="Chats only: the contact e-mail given in the chat queue."),
+        click.option(
+            "--number",
+            help="The data subject's phone number, any format (+47 912 34 567). '-' reads it "
+            "from stdin, keeping it out of shell history and the process list.",
+        ),
+    ):
+        wrapper = option(wrapper)
+    return wrapper
+
+
 as_option = click.option(
     "--as", "as_user", required=True, help="The user acting (a configured id; the DPO)."
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-def _number(value: str) -> str:
+def _number(value: str | SubjectKey) -> str | SubjectKey:
+    if isinstance(value, SubjectKey):
+        if value.customer == "-":
+            return SubjectKey(customer=sys.stdin.readline().strip())
+        return value
     if value == "-":
         return sys.stdin.readline().strip()
     return value
@@ -88,7 +120,9 @@ def subject() -> None:
 @click.option("--purpose", default="dsar", show_default=True, help="dsar (DPO) or legal.")
 @json_option
 @pass_ctx
-def subject_find(ctx: Context, number: str, as_user: str, purpose: str, as_json: bool) -> None:
+def subject_find(
+    ctx: Context, number: str | SubjectKey, as_user: str, purpose: str, as_json: bool
+) -> None:
     """Every recording of the caller, erased ones (tombstones) included.
 
     \b
@@ -159,7 +193,7 @@ def subject_find(ctx: Context, number: str, as_user: str, purpose: str, as_json:
 @pass_ctx
 def subject_export(
     ctx: Context,
-    number: str,
+    number: str | SubjectKey,
     as_user: str,
     purpose: str,
     out: Path,
@@ -314,12 +348,20 @@ def _print_erasures(ctx: Context, outcomes: list[ErasureOutcome], as_json: bool)
 
 @subject.command("erase")
 @click.option("--number", help="The subject's number ('-' = stdin). Omit with --pending.")
+@click.option("--email", help="Chats only: the contact e-mail given in the chat queue.")
+@click.option("--customer", help="Chats only: the logged-in customer's id.")
 @as_option
 @click.option("--pending", is_flag=True, help="Finish pending erasures that are now allowed.")
 @json_option
 @pass_ctx
 def subject_erase(
-    ctx: Context, number: str | None, as_user: str, pending: bool, as_json: bool
+    ctx: Context,
+    number: str | None,
+    email: str | None,
+    customer: str | None,
+    as_user: str,
+    pending: bool,
+    as_json: bool,
 ) -> None:
     """Erase (crypto-shred) every recording of the caller, with a receipt per recording.
 
@@ -334,16 +376,20 @@ def subject_erase(
       callrec subject erase --number "+47 912 34 567" --as dpo1
       callrec subject erase --pending --as dpo1
     """
-    if (number is None) == (not pending):
-        fail(ctx.err, "give --number, or --pending alone", EXIT_USAGE)
+    named = [v for v in (number, email, customer) if v is not None]
+    if len(named) > 1 or bool(named) == pending:
+        fail(ctx.err, "give one of --number, --email, --customer, or --pending alone", EXIT_USAGE)
+    subject_key: str | SubjectKey | None = number
+    if email is not None or customer is not None:
+        subject_key = SubjectKey(email=email, customer=customer)
 
     def body() -> None:
         config = ctx.config()
         principal = principal_for(config, as_user)
         with ctx.vault() as vault:
-            if number is not None:
+            if subject_key is not None:
                 outcomes = erase(
-                    vault, config, principal, _number(number), now=ctx.now(), rng=ctx.rng
+                    vault, config, principal, _number(subject_key), now=ctx.now(), rng=ctx.rng
                 )
             else:
                 if "dpo" not in principal.roles:
@@ -363,7 +409,9 @@ def subject_erase(
     run_guarded(ctx.err, body)
 
 
-def _restriction(ctx: Context, number: str, as_user: str, reason: str, on: bool) -> None:
+def _restriction(
+    ctx: Context, number: str | SubjectKey, as_user: str, reason: str, on: bool
+) -> None:
     config = ctx.config()
     principal = principal_for(config, as_user)
     with ctx.vault() as vault:
@@ -381,7 +429,7 @@ def _restriction(ctx: Context, number: str, as_user: str, reason: str, on: bool)
 @as_option
 @click.option("--reason", required=True, help="Why (no numbers), e.g. 'accuracy contested'.")
 @pass_ctx
-def subject_restrict(ctx: Context, number: str, as_user: str, reason: str) -> None:
+def subject_restrict(ctx: Context, number: str | SubjectKey, as_user: str, reason: str) -> None:
     """Art. 18 restriction: no play (except legal with a purpose), no AI, no deletion.
 
     \b
@@ -396,7 +444,7 @@ def subject_restrict(ctx: Context, number: str, as_user: str, reason: str) -> No
 @as_option
 @click.option("--reason", required=True, help="Why the restriction is lifted.")
 @pass_ctx
-def subject_unrestrict(ctx: Context, number: str, as_user: str, reason: str) -> None:
+def subject_unrestrict(ctx: Context, number: str | SubjectKey, as_user: str, reason: str) -> None:
     """Lift an Art. 18 restriction (pending erasures then proceed at the next run).
 
     \b
@@ -456,7 +504,12 @@ def subject_rectify(
 @json_option
 @pass_ctx
 def subject_consultations(
-    ctx: Context, number: str, as_user: str, purpose: str, show_actors: bool, as_json: bool
+    ctx: Context,
+    number: str | SubjectKey,
+    as_user: str,
+    purpose: str,
+    show_actors: bool,
+    as_json: bool,
 ) -> None:
     """Dates and purposes of every access to the caller's recordings (Art. 15).
 

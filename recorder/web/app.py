@@ -5,6 +5,8 @@
 ``POST /hooks/telnyx``       Telnyx call-control events; ``call.recording.saved`` → a job
 ``POST /hooks/upload``       generic Standard Webhooks signed multipart upload → a recording
 ``GET /healthz``             job DB, catalog and keyring; 200 or 503, JSON, no secrets
+``/hooks/chat``, ``/chats``  chat deliveries and the customer's self-service (issue 17;
+``/customers/me/chats``      :mod:`recorder.web.chat`)
 ===========================  ==============================================================
 
 Answers (the same on every endpoint)::
@@ -80,6 +82,7 @@ from recorder.web.adapters import (
     telnyx_decision,
     twilio_decision,
 )
+from recorder.web.chat import ChatDeps, chat_routes
 from recorder.web.config import WebSettings
 from recorder.web.store import StoreThread
 from recorder.web.upload import receive_upload
@@ -114,6 +117,8 @@ class AppDeps:
     rng: Rng
     #: Key of the signed Telnyx callback query (``recorder.ingest.verify.query``).
     query_key: bytes = field(default=b"", repr=False)
+    #: The chat endpoints (issue 17; ``recorder.web.chat``); None leaves them out.
+    chat: ChatDeps | None = None
 
 
 class _TooSlow(Exception):
@@ -365,6 +370,11 @@ def build_app(deps: AppDeps) -> ASGIApp:
             Route("/hooks/telnyx", _as_route(telnyx), methods=["POST"]),
             Route("/hooks/upload", upload, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *(
+                []
+                if deps.chat is None
+                else chat_routes(deps, deps.chat, error=_error, read_body=_read_body)
+            ),
         ]
     )
     hooks: dict[str, Hook] = {"/hooks/twilio": twilio, "/hooks/telnyx": telnyx}

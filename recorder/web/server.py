@@ -32,10 +32,13 @@ import uvicorn
 
 from recorder import logredact
 from recorder.capture import Capturer
+from recorder.chat.ratelimit import RateLimit
+from recorder.chat.settings import load_chat_settings
 from recorder.config import Config
 from recorder.ingest.verify.query import query_key
 from recorder.web.adapters import Masker, make_masker
 from recorder.web.app import AppDeps, build_app
+from recorder.web.chat import ChatDeps
 from recorder.web.config import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, WebSettings
 from recorder.web.deadline import header_deadline_protocol
 from recorder.web.store import JobQueue, StoreThread
@@ -91,6 +94,7 @@ def make_deps(
         return JobStore.open(jobs_path(paths.home))
 
     store = StoreThread(open_jobs or default_jobs, paths.home / DB_NAME, check_keyring)
+    chat_settings = load_chat_settings(config)
     return AppDeps(
         settings=settings,
         store=store,
@@ -99,6 +103,11 @@ def make_deps(
         clock=clock,
         rng=rng,
         query_key=query_key(keyring.audit_signing_seed()),
+        chat=ChatDeps(
+            settings=chat_settings,
+            config=config,
+            limit=RateLimit(chat_settings.per_minute, clock),
+        ),
     )
 
 

@@ -1,34 +1,45 @@
 """P23 - "A bot chat is kept one month unless the user deletes it sooner; the user can
-download or delete it." (postal chatbot) - retention side.
+download or delete it." (postal chatbot)
 
 How these tests prove it
 ------------------------
-The chat pipeline comes later; its logs will be artefacts of class ``chat_bot_1m``. Here
-chat logs are stored as real encrypted artefacts of that class in a real store.
+On the real chat path with the shipped ``no-postal-chatbot`` profile: conversations are
+delivered through the parser and ingest into a real store (redacted, sealed, classed),
+the real sweep runs, and the customer acts over a real HTTP server on 127.0.0.1 with the
+secret the delivery returned.
 
-- One calendar month, in UTC, clamped to the month's end: a chat of 31 January is
-  destroyed on 28 February, one of 15 March on 15 April.
-- One second before, the sweep keeps it and it decrypts; at the deadline the sweep
-  crypto-shreds it (key and file gone).
-- "Unless the user deletes it sooner": the class is a MAX limit, so nothing blocks an
-  earlier deletion on request (no MIN obligation, no hold): destroying it at once is
-  allowed and leaves it gone.
+- A bot-only chat gets the class ``chat_bot_1m``: one calendar month from its first
+  message, in UTC, clamped to the month's end (31 January → 28 February). Swept a second
+  before, it is kept and decrypts; at the deadline it is crypto-shredded (keys and files).
+- "The user can download it": ``GET /chats/{id}/transcript`` with the secret gives the
+  chat as stored (redacted), JSON and plain text.
+- "Unless the user deletes it sooner": ``DELETE /chats/{id}`` two days in crypto-shreds it
+  at once with a receipt; afterwards the secret is refused and nothing can be read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from recorder.retention import default_classes, destruction_blocked, expiry
-from storage.models import ArtefactKind, State
+from recorder.retention import expiry, load_classes
+from storage.keyring import FileKeyRing
 from storage.vault import Vault
-from tests.recorder.retention.helpers import add_call, assert_kept_then_destroyed
+from tests.promises.chat_path import (
+    assert_shredded,
+    chat_server,
+    conversation,
+    deliver,
+    kept_until,
+    profile,
+)
+from tests.recorder.web.harness import Clock
 
-C = default_classes()
-BOT = C["chat_bot_1m"]
+CONFIG = profile("no-postal-chatbot")
+PLATFORM = "postal_chat"
 
 
 @pytest.mark.parametrize(
@@ -39,21 +50,41 @@ BOT = C["chat_bot_1m"]
         (datetime(2026, 3, 15, 9, tzinfo=UTC), datetime(2026, 4, 15, 9, tzinfo=UTC)),
     ],
 )
-def test_bot_chat_is_kept_one_month(
+def test_a_bot_chat_is_kept_one_month(
     vault: Vault, rng: Callable[[int], bytes], start: datetime, deadline: datetime
 ) -> None:
-    assert BOT.applies_to == ("chat",) and BOT.kind == "max"
-    assert expiry(BOT, start) == deadline
-    rid = add_call(vault, start=start, cls=BOT, rng=rng, payload=b"bot chat log")
-    assert_kept_then_destroyed(vault, C, rid, deadline)
+    result = deliver(vault, CONFIG, conversation(PLATFORM, "c-1", start), now=start, rng=rng)
+    assert result.retention_class == "chat_bot_1m"
+    assert expiry(load_classes(CONFIG)["chat_bot_1m"], start) == deadline
+    kept_until(vault, CONFIG, result.chat_id, deadline)
 
 
-def test_the_user_may_delete_it_sooner(vault: Vault, rng: Callable[[int], bytes]) -> None:
+def test_the_user_downloads_then_deletes_it_sooner(
+    tmp_path: Path, rng: Callable[[int], bytes]
+) -> None:
     start = datetime(2026, 5, 2, 10, tzinfo=UTC)
-    rid = add_call(vault, start=start, cls=BOT, rng=rng, payload=b"bot chat log")
-    asked = start + timedelta(days=2)
-    assert destruction_blocked(vault.catalog.get_recording(rid), classes=C, now=asked) is None
-    (log,) = vault.catalog.artefacts_for(rid)
-    assert log.kind is ArtefactKind.AUDIO  # the chat log stands in the audio slot for now
-    assert vault.shred_artefact(log.id, now=asked, reason="deleted on request")
-    assert vault.catalog.get_artefact(log.id).state is State.DESTROYED
+    clock = Clock(now=start + timedelta(minutes=5))
+    with chat_server(tmp_path, CONFIG, clock) as web:
+        vault = Vault.open(web.home, FileKeyRing.load(web.keyring))
+        try:
+            result = deliver(
+                vault, CONFIG, conversation(PLATFORM, "c-2", start), now=clock.now, rng=rng
+            )
+        finally:
+            vault.close()
+        auth = [("Authorization", f"Bearer {result.secret}")]
+        got = web.request("GET", f"/chats/{result.chat_id}/transcript", headers=auth)
+        assert got.status == 200 and "[phone]" in got.body["messages"][0]["text"]
+        text = web.request("GET", f"/chats/{result.chat_id}/transcript?format=text", headers=auth)
+        assert text.status == 200 and "customer: hvor er pakken" in text.body["raw"]
+        clock.now = start + timedelta(days=2)
+        deleted = web.request("DELETE", f"/chats/{result.chat_id}", headers=auth)
+        assert deleted.status == 200 and deleted.body["status"] == "erased"
+        assert deleted.body["receipt"]
+        again = web.request("GET", f"/chats/{result.chat_id}/transcript", headers=auth)
+        assert again.status == 404
+        vault = Vault.open(web.home, FileKeyRing.load(web.keyring))
+        try:
+            assert_shredded(vault, result.chat_id)
+        finally:
+            vault.close()

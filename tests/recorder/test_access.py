@@ -80,31 +80,40 @@ def test_grants_table_is_the_documented_one() -> None:
     """A change to who may do what must be a deliberate edit here too."""
     table = {role.value: {a.value: s.value for a, s in g.items()} for role, g in GRANTS.items()}
     own, team, qa, anyp = "own", "team_at_call_time", "assigned", "any_with_purpose"
+    agg, meta, chat = "any_aggregate", "any_metadata", ["chat_list", "chat_view"]
     assert table == {
         "agent": dict.fromkeys(
-            ["list", "play", "view_transcript", "view_summary", "approve_summary"], own
-        ),
+            ["list", "play", "view_transcript", "view_summary", "approve_summary", *chat], own
+        )
+        | {"chat_contact": "handler"},
         "supervisor": dict.fromkeys(
-            ["list", "play", "download", "view_transcript", "view_summary", "approve_summary"],
+            ["list", "play", "download", "view_transcript", "view_summary", "approve_summary",
+             *chat],
             team,
-        ),
-        "qa_reviewer": dict.fromkeys(["list", "play", "view_transcript", "view_summary"], qa),
-        "admin": {"list": "any_metadata"},
+        )
+        | {"chat_stats": agg},
+        "qa_reviewer": dict.fromkeys(["list", "play", "view_transcript", "view_summary"], qa)
+        | {"chat_sample": agg, "chat_stats": agg},
+        "admin": {"list": meta, "chat_list": meta, "chat_stats": agg},
         "dpo": dict.fromkeys(
-            ["list", "export", "view_transcript", "view_summary", "place_hold", "erase"], anyp
+            ["list", "export", "view_transcript", "view_summary", "place_hold", "erase", *chat],
+            anyp,
         ),
         "legal": dict.fromkeys(
-            ["list", "play", "download", "export", "view_transcript", "view_summary", "place_hold"],
+            ["list", "play", "download", "export", "view_transcript", "view_summary", "place_hold",
+             *chat],
             anyp,
-        ),  # fmt: skip
-    }
+        ),
+    }  # fmt: skip
 
 
 def test_metadata_scope_grants_nothing_but_listing() -> None:
     for grants in GRANTS.values():
         for action, scope in grants.items():
             if scope is Scope.ANY_METADATA:
-                assert action is Action.LIST
+                assert action in (Action.LIST, Action.CHAT_LIST)
+            if scope is Scope.ANY_AGGREGATE:  # counts and anonymised samples only
+                assert action in (Action.CHAT_STATS, Action.CHAT_SAMPLE)
 
 
 # --- default deny -------------------------------------------------------------------------
@@ -279,7 +288,9 @@ def test_admin_lists_metadata_but_gets_no_audio_or_text() -> None:
     admin = principal_for(config, "admin")
     call = rec("c", "agent", BASE + timedelta(days=1))
     assert allowed(config, admin, Action.LIST, call).allowed
-    for action in set(Action) - {Action.LIST}:
+    assert allowed(config, admin, Action.CHAT_LIST, call).allowed
+    assert allowed(config, admin, Action.CHAT_STATS, call).allowed  # counts only
+    for action in set(Action) - {Action.LIST, Action.CHAT_LIST, Action.CHAT_STATS}:
         for purpose in PURPOSE_TRIES:
             assert not allowed(config, admin, action, call, purpose=purpose).allowed, action
 
@@ -387,12 +398,18 @@ def test_several_roles_get_the_union() -> None:
 
 # --- B1-lite: random org charts against a reference policy ---------------------------------
 
-AGENT_ACTIONS = {"list", "play", "view_transcript", "view_summary", "approve_summary"}
+CHAT_ACTIONS = {"chat_list", "chat_view"}
+AGENT_ACTIONS = {"list", "play", "view_transcript", "view_summary", "approve_summary",
+                 *CHAT_ACTIONS}  # fmt: skip
 SUPERVISOR_ACTIONS = AGENT_ACTIONS | {"download"}
 QA_ACTIONS = {"list", "play", "view_transcript", "view_summary"}
-DPO_ACTIONS = {"list", "export", "view_transcript", "view_summary", "place_hold", "erase"}
+DPO_ACTIONS = {"list", "export", "view_transcript", "view_summary", "place_hold", "erase",
+               *CHAT_ACTIONS}  # fmt: skip
 LEGAL_ACTIONS = {"list", "play", "download", "export", "view_transcript", "view_summary",
-                 "place_hold"}  # fmt: skip
+                 "place_hold", *CHAT_ACTIONS}  # fmt: skip
+#: Counts and anonymised samples of chats (issue 17), per role; never a restricted chat.
+AGGREGATE_ACTIONS = {"supervisor": {"chat_stats"}, "qa_reviewer": {"chat_sample", "chat_stats"},
+                     "admin": {"chat_stats"}}  # fmt: skip
 
 
 def reference_allows(
@@ -433,8 +450,12 @@ def reference_allows(
     if "qa_reviewer" in roles and action in QA_ACTIONS:
         purpose_ok = action != "play" or purpose in ("quality", "training")
         ok |= not call.restricted and (user, call.id) in assigned and purpose_ok
-    if "admin" in roles and action == "list":
+    if "admin" in roles and action in ("list", "chat_list"):
         ok = True
+    if "agent" in roles and action == "chat_contact":  # the advisor handling the follow-up
+        ok |= not call.restricted and agent is not None and agent == user
+    if any(action in AGGREGATE_ACTIONS.get(r, set()) for r in roles):
+        ok |= not call.restricted
     if "dpo" in roles and action in DPO_ACTIONS and purpose == "dsar":
         ok = True
     if "legal" in roles and action in LEGAL_ACTIONS and purpose == "legal":
