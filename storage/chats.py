@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from storage import sealing
 from storage.catalog import Catalog, Row
 from storage.catalog_schema import decode_ts, encode_ts
 from storage.errors import NotFoundError, SchemaError
@@ -201,20 +202,27 @@ def set_class(
 ) -> None:
     """Move a chat to another class: the recording's class and expiry, and each live
     artefact kind's own expiry (joins an open transaction)."""
-    count = catalog.change(
-        "changing a chat's class",
-        "UPDATE recordings SET retention_class = ?, expires_at = ? WHERE id = ?",
-        (retention_class, encode_ts(expires_at), recording_id),
-    )
+    with sealing.guarded(catalog, "recordings", sealing.by_id([recording_id])):
+        count = catalog.change(
+            "changing a chat's class",
+            "UPDATE recordings SET retention_class = ?, expires_at = ? WHERE id = ?",
+            (retention_class, encode_ts(expires_at), recording_id),
+        )
     if count == 0:
         raise NotFoundError("recording not found")
     for kind, at in artefact_expiry.items():
-        catalog.change(
-            "changing a chat artefact's expiry",
-            "UPDATE artefacts SET expires_at = ? WHERE recording_id = ? AND kind = ? "
-            "AND state != 'destroyed'",
-            (encode_ts(at), recording_id, ArtefactKind(kind).value),
+        live = catalog.rows(
+            "finding a chat's artefacts",
+            "SELECT id FROM artefacts WHERE recording_id = ? AND kind = ? AND state != 'destroyed'",
+            (recording_id, ArtefactKind(kind).value),
         )
+        with sealing.guarded(catalog, "artefacts", sealing.by_id(r["id"] for r in live)):
+            catalog.change(
+                "changing a chat artefact's expiry",
+                "UPDATE artefacts SET expires_at = ? WHERE recording_id = ? AND kind = ? "
+                "AND state != 'destroyed'",
+                (encode_ts(at), recording_id, ArtefactKind(kind).value),
+            )
 
 
 def update_recording(
@@ -229,20 +237,21 @@ def update_recording(
 ) -> None:
     """A chat's recording row after a later delivery: who handles it, the masked contact
     number (if one was given in the queue) and when it ended (joins an open transaction)."""
-    catalog.change(
-        "updating a chat's recording",
-        "UPDATE recordings SET agent_id = ?, team_id = ?, caller_display = ?, caller_digest = ?, "
-        "caller_digest_version = ?, ended_at = ? WHERE id = ?",
-        (
-            agent_id,
-            team_id,
-            caller_display,
-            None if caller_digest is None else caller_digest.digest,
-            None if caller_digest is None else caller_digest.pepper_version,
-            encode_ts(ended_at),
-            recording_id,
-        ),
-    )
+    with sealing.guarded(catalog, "recordings", sealing.by_id([recording_id])):
+        catalog.change(
+            "updating a chat's recording",
+            "UPDATE recordings SET agent_id = ?, team_id = ?, caller_display = ?, caller_digest = ?, "
+            "caller_digest_version = ?, ended_at = ? WHERE id = ?",
+            (
+                agent_id,
+                team_id,
+                caller_display,
+                None if caller_digest is None else caller_digest.digest,
+                None if caller_digest is None else caller_digest.pepper_version,
+                encode_ts(ended_at),
+                recording_id,
+            ),
+        )
 
 
 def ids_by_digest(catalog: Catalog, column: str, digests: Sequence[tuple[int, str]]) -> list[str]:

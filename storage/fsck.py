@@ -21,6 +21,7 @@ The recorder adds the scans that need policy knowledge (plaintext canaries, full
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from collections.abc import Callable
@@ -177,6 +178,20 @@ NUMBER_COLUMNS = frozenset(
     {("recordings", "service_number"), ("subject_rectifications", "old_value"),
      ("subject_rectifications", "new_value")}
 )  # fmt: skip
+#: (table, column) pairs made to hold a truncated IP prefix (a chat's ``/24`` or ``/48``):
+#: a value that is such a network passes; anything else there is scanned like free text.
+PREFIX_COLUMNS = frozenset({("chats", "ip_prefix")})
+_MAX_PREFIX = {4: 24, 6: 48}
+
+
+def _ip_prefix(text: str) -> bool:
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        return False
+    return "/" in text and net.prefixlen <= _MAX_PREFIX[net.version]
+
+
 #: (table, column) pairs holding JSON: scanned value by value (numbers there are counts).
 JSON_COLUMNS = frozenset(
     {("audit_log", "detail"), ("qa_samples", "params"), ("qa_scorecards", "scores")}
@@ -226,6 +241,8 @@ def numbers_in_text(catalog: Catalog) -> list[Finding]:
                         texts = _strings(safejson.loads(texts[0]))
                     except MalformedJson:
                         pass
+                if (table, column) in PREFIX_COLUMNS:
+                    texts = [t for t in texts if not _ip_prefix(t)]
                 if any(number_shaped(t) and not _DIGEST.fullmatch(t) for t in texts):
                     found.append(Finding(invariant="I7", subject=f"{table}.{column}/{row['r']}",
                                          problem="holds a number-shaped value"))  # fmt: skip

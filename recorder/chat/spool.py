@@ -10,16 +10,20 @@ renamed, so a file that exists is complete. One pass (:func:`run_chat_spool`):
   with ``NAME.reason.txt`` (the error class and a fixed phrase); nothing of it is stored.
   The retention sweep deletes ``rejected/`` files after 24 hours;
 - a file that fails for a reason that may pass (database busy, disk full) stays for the
-  next pass. Symlinks and other non-regular files are never read.
+  next pass;
+- a symlink, FIFO, socket or device named ``NAME.chat.json`` is moved to ``rejected/``
+  as it is, never opened, with a reason; a directory so named is reported.
 
-Call spool pairs (``NAME.wav`` + ``NAME.json``) in the same folder are left to
-:mod:`recorder.ingest.spool`; the two never touch each other's files.
+The folder is handled as hostile exactly like call pairs are (``recorder.ingest.spool``
+opens it, ``storage.safedir`` reaches every entry relative to it without following a
+symlink, and sizes are checked on ``fstat``). Call pairs (``NAME.wav`` + ``NAME.json``)
+are left to :mod:`recorder.ingest.spool`; the two never touch each other's files.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,13 +34,14 @@ from recorder.chat.parse import read_delivery
 from recorder.chat.settings import ChatSettings
 from recorder.config import Config
 from recorder.errors import InvalidEvent
-from recorder.ingest.spool import REJECTED
+from recorder.ingest.spool import CHAT_SUFFIX, open_spool, rejected_dir, safe_name
 from storage.models import Rng
+from storage.safedir import Entry, SafeDir
 from storage.vault import Vault
 from transcribe.textredact import redact_text
 
 log = logging.getLogger(__name__)
-SUFFIX = ".chat.json"
+SUFFIX = CHAT_SUFFIX
 
 
 @dataclass(slots=True, kw_only=True)
@@ -49,34 +54,26 @@ class ChatSpoolReport:
     failed: list[str] = field(default_factory=list)
 
 
-def pending_chats(spool: Path) -> list[Path]:
-    """Regular ``*.chat.json`` files in ``spool`` (no symlinks), oldest first."""
-    found = []
-    for path in spool.glob("*" + SUFFIX):
-        try:
-            if path.is_symlink() or not path.is_file():
-                continue
-            found.append((path.stat().st_mtime_ns, path.name, path))
-        except OSError:
-            continue
-    return [p for _, _, p in sorted(found)]
+def _chat_entries(root: SafeDir) -> list[Entry]:
+    """Entries named ``*.chat.json``, oldest first."""
+    found = [e for e in root.entries() if e.name.endswith(SUFFIX) and len(e.name) > len(SUFFIX)]
+    return sorted(found, key=lambda e: (e.mtime_ns, e.name))
 
 
-def _read(path: Path, limit: int) -> bytes:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as fh:
-        return fh.read(limit + 1)
-
-
-def _reject(path: Path, spool: Path, raw: bytes, exc: Exception, settings: ChatSettings) -> None:
-    target = spool / REJECTED
-    target.mkdir(mode=0o700, exist_ok=True)
-    name = path.name.removesuffix(SUFFIX)
-    (target / f"{name}.reason.txt").write_text(f"{type(exc).__name__}: {exc}\n", encoding="utf-8")
-    text = raw[: settings.max_bytes].decode("utf-8", errors="replace")
-    safe = redact_text(text, languages=(*settings.languages, "en")).text
-    (target / f"{path.name}.redacted").write_text(safe, encoding="utf-8")
-    path.unlink(missing_ok=True)
+def _reject(root: SafeDir, name: str, reason: str, raw: bytes | None, s: ChatSettings) -> None:
+    """Move the chat file ``name`` aside: the reason first, then the text redacted (the
+    original deleted) or, for what is not a regular file, the entry itself, unopened."""
+    stem = name.removesuffix(SUFFIX)
+    with rejected_dir(root) as target:
+        safe = safe_name(f"{stem}.json")[: -len(".json")]
+        target.write_atomic(f"{safe}.reason.txt", f"{reason}\n".encode())
+        if raw is None:
+            root.move_to(name, target, f"{safe}{SUFFIX}")
+            return
+        text = raw[: s.max_bytes].decode("utf-8", errors="replace")
+        safe_text = redact_text(text, languages=(*s.languages, "en")).text
+        target.write_atomic(f"{safe}{SUFFIX}.redacted", safe_text.encode("utf-8"))
+        root.unlink(name)
 
 
 def run_chat_spool(
@@ -90,25 +87,58 @@ def run_chat_spool(
 ) -> ChatSpoolReport:
     """One pass over the chat files of ``spool`` (see the module docstring)."""
     report = ChatSpoolReport()
-    for path in pending_chats(spool):
-        raw = b""
-        try:
-            raw = _read(path, settings.max_bytes)
-            delivery = read_delivery(raw, settings, config)
-            result = ingest_delivery(
-                vault, config, settings, delivery, source="spool", now=now(), rng=rng
-            )
-        except InvalidEvent as exc:
-            _reject(path, spool, raw, exc, settings)
-            report.rejected.append(path.name)
-            log.warning("chat file %s rejected: %s", path.name, type(exc).__name__)
-        except Exception as exc:  # noqa: BLE001 - keep the file for the next pass
-            report.failed.append(path.name)
-            log.error("chat file %s not stored, will retry: %s", path.name, type(exc).__name__)
-        else:
-            if result.status == "duplicate":
-                report.duplicates += 1
-            else:
-                report.stored.append(result)
-            path.unlink(missing_ok=True)
+    with open_spool(spool) as root:
+        for entry in _chat_entries(root):
+            _one(root, entry, vault, config, settings, report, now=now, rng=rng)
     return report
+
+
+def _one(
+    root: SafeDir,
+    entry: Entry,
+    vault: Vault,
+    config: Config,
+    settings: ChatSettings,
+    report: ChatSpoolReport,
+    *,
+    now: Callable[[], datetime],
+    rng: Rng,
+) -> None:
+    name = entry.name
+    if entry.kind == "directory":
+        report.failed.append(name)
+        log.warning("chat spool entry %s is a directory: move it away", name)
+        return
+    if entry.kind != "regular":
+        _reject(root, name, f"InvalidChat: not a regular file ({entry.kind}); not opened", None,
+                settings)  # fmt: skip
+        report.rejected.append(name)
+        return
+    raw: bytes | None = None
+    try:
+        raw = root.read_bounded(name, settings.max_bytes)
+        delivery = read_delivery(raw, settings, config)
+        result = ingest_delivery(vault, config, settings, delivery, source="spool", now=now(),
+                                 rng=rng)  # fmt: skip
+    except InvalidEvent as exc:
+        _reject(root, name, f"{type(exc).__name__}: {exc}", raw or b"", settings)
+        report.rejected.append(name)
+        log.warning("chat file %s rejected: %s", name, type(exc).__name__)
+    except OSError as exc:
+        if exc.errno != errno.EFBIG:
+            report.failed.append(name)
+            log.error("chat file %s not stored, will retry: %s", name, type(exc).__name__)
+            return
+        prefix = root.read_bounded(name, settings.max_bytes, prefix=True)
+        _reject(root, name, f"InvalidChat: larger than {settings.max_bytes} bytes", prefix,
+                settings)  # fmt: skip
+        report.rejected.append(name)
+    except Exception as exc:  # noqa: BLE001 - keep the file for the next pass
+        report.failed.append(name)
+        log.error("chat file %s not stored, will retry: %s", name, type(exc).__name__)
+    else:
+        if result.status == "duplicate":
+            report.duplicates += 1
+        else:
+            report.stored.append(result)
+        root.unlink(name)

@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".wav", ".mp3")
 SIDECAR = ".json"
+#: Chat deliveries share the folder (``recorder.chat.spool``); call passes leave them alone.
+CHAT_SUFFIX = ".chat.json"
 REJECTED = "rejected"
 #: A sidecar without its audio for this long is rejected (the audio is written first).
 ORPHAN_AGE = timedelta(hours=1)
@@ -79,6 +81,8 @@ class SpoolReport:
 
 
 def _stem(name: str) -> str | None:
+    if name.endswith(CHAT_SUFFIX):
+        return None  # a chat delivery, not part of a call pair
     for suffix in (SIDECAR, *AUDIO_SUFFIXES):
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
@@ -104,14 +108,14 @@ def open_spool(spool: Path) -> Iterator[SafeDir]:
         root.close()
 
 
-def _rejected(root: SafeDir) -> SafeDir:
+def rejected_dir(root: SafeDir) -> SafeDir:
     try:
         return root.subdir(REJECTED, create=True)
     except OSError as exc:  # replaced by a symlink since the pass began
         raise ConfigError(f"spool refused: {REJECTED}/ is not a plain directory") from exc
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
     """``name`` as it may rest in ``rejected/``: a number-shaped stem is replaced."""
     stem = _stem(name) or name
     if not number_shaped(stem):
@@ -133,8 +137,8 @@ class _Pass:
         symlink, never followed). The reason goes in first, so a crash never leaves an
         unexplained item in ``rejected/``.
         """
-        with _rejected(self.root) as target:
-            safe = _safe_name(f"{name}{SIDECAR}")[: -len(SIDECAR)]
+        with rejected_dir(self.root) as target:
+            safe = safe_name(f"{name}{SIDECAR}")[: -len(SIDECAR)]
             target.write_atomic(f"{safe}.reason.txt", f"{reason}\n".encode())
             if sidecar is not None:
                 text = redact(sidecar[:MAX_SIDECAR_BYTES].decode("utf-8", errors="replace"))
@@ -144,7 +148,7 @@ class _Pass:
                 if sidecar is not None and entry == f"{name}{SIDECAR}":
                     continue
                 try:
-                    self.root.move_to(entry, target, _safe_name(entry))
+                    self.root.move_to(entry, target, safe_name(entry))
                 except FileNotFoundError:
                     continue
         self.report.rejected.append(name)

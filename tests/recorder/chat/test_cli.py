@@ -131,14 +131,20 @@ def test_spool_run_picks_up_chat_files(run: Run, tmp_path: Path) -> None:
     (spool / "bad.chat.json").write_text(
         '{"v": 1, "platform": "webchat", "text": "kort 4111 1111 1111 1111"'
     )
-    (spool / "link.chat.json").symlink_to(tmp_path / "elsewhere.json")
+    elsewhere = _file(tmp_path, "elsewhere.json", bot_chat("c-sp2"))
+    before = elsewhere.read_bytes()
+    (spool / "link.chat.json").symlink_to(elsewhere)
     result = run("spool", "run", str(spool))
-    assert "chats: 1 stored, 0 already stored, 1 rejected" in result.stdout, result.output
+    assert "chats: 1 stored, 0 already stored, 2 rejected" in result.stdout, result.output
     assert not (spool / "one.chat.json").exists() and not (spool / "bad.chat.json").exists()
     redacted = (spool / "rejected" / "bad.chat.json.redacted").read_text()
     assert "[card]" in redacted and "4111" not in redacted
     assert (spool / "rejected" / "bad.reason.txt").read_text().startswith("InvalidChat")
-    assert (spool / "link.chat.json").is_symlink()  # never followed, never touched
+    # The symlink is moved aside as it is, with a reason: never followed, its target untouched.
+    assert not (spool / "link.chat.json").exists() and not (spool / "link.chat.json").is_symlink()
+    assert (spool / "rejected" / "link.chat.json").is_symlink()
+    assert "not a regular file" in (spool / "rejected" / "link.reason.txt").read_text()
+    assert elsewhere.read_bytes() == before
 
 
 @pytest.mark.parametrize("name", profiles.available())
