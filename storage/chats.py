@@ -240,8 +240,8 @@ def update_recording(
     with sealing.guarded(catalog, "recordings", sealing.by_id([recording_id])):
         catalog.change(
             "updating a chat's recording",
-            "UPDATE recordings SET agent_id = ?, team_id = ?, caller_display = ?, caller_digest = ?, "
-            "caller_digest_version = ?, ended_at = ? WHERE id = ?",
+            "UPDATE recordings SET agent_id = ?, team_id = ?, caller_display = ?, "
+            "caller_digest = ?, caller_digest_version = ?, ended_at = ? WHERE id = ?",
             (
                 agent_id,
                 team_id,

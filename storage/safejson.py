@@ -16,7 +16,9 @@ Checks, in order (:class:`JsonLimits`):
 3. nesting: arrays and objects at most ``max_depth`` deep, counted by a scan that skips
    string literals, *before* the recursive parser runs;
 4. numbers: an integer of at most ``max_int_digits`` digits, a float literal of at most
-   :data:`MAX_FLOAT_CHARS` characters that is finite; ``NaN``/``Infinity`` are refused.
+   :data:`MAX_FLOAT_CHARS` characters that is finite; ``NaN``/``Infinity`` are refused;
+5. keys: an object that names a key twice is refused (parsers disagree on which one wins,
+   so a signed document could be read two ways).
 
 Messages are fixed phrases; no part of the document ever appears in one.
 """
@@ -77,6 +79,13 @@ def _depth_ok(raw: bytes, max_depth: int) -> bool:
     return True
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise MalformedJson("JSON object names a key twice")
+    return out
+
+
 def loads(raw: bytes | str, *, limits: JsonLimits = DEFAULT_LIMITS) -> Any:
     """Parse ``raw`` within ``limits``; :class:`MalformedJson` for anything else."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
@@ -105,7 +114,11 @@ def loads(raw: bytes | str, *, limits: JsonLimits = DEFAULT_LIMITS) -> Any:
 
     try:
         return json.loads(
-            text, parse_int=parse_int, parse_float=parse_float, parse_constant=parse_constant
+            text,
+            parse_int=parse_int,
+            parse_float=parse_float,
+            parse_constant=parse_constant,
+            object_pairs_hook=_unique_keys,
         )
     except MalformedJson:
         raise
