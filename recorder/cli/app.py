@@ -104,6 +104,7 @@ def cli(
       callrec play ID --as USER --purpose quality --out call.wav
       callrec download ID --as USER --purpose dispute --out call.wav
       callrec serve                 receive Twilio/Telnyx/upload webhooks
+      callrec web                   the QA review and supervisor web app (:8090)
       callrec worker                fetch queued provider recordings, store them
       callrec jobs list             the webhook job queue (what failed, why)
       callrec ai run --pending      transcribe and summarise waiting calls
