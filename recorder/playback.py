@@ -97,7 +97,8 @@ class ByteRange(Iterator[bytes]):
             raise
 
     def close(self) -> None:
-        """Release the blob (idempotent)."""
+        """Release the blob (idempotent); the iterator is then exhausted."""
+        self._chunks = iter(())
         self._stack.close()
 
 

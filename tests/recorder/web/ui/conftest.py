@@ -42,10 +42,13 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     return seed(tmp_path_factory.mktemp("ui"))
 
 
-def start_site(seeded: Seeded, clock: Clock, **deps_kw: object) -> tuple[Deps, object]:
+def start_site(
+    seeded: Seeded, clock: Clock, environ: dict[str, str] | None = None, **deps_kw: object
+) -> tuple[Deps, object]:
+    """Dependencies and app over the seeded store (not yet served)."""
     keyring = FileKeyRing.load(seeded.keyring)
     deps = build_deps(
-        seeded.config, ui_settings(seeded.config, environ={}),
+        seeded.config, ui_settings(seeded.config, environ=environ or {}),
         lambda: Vault.open(seeded.home, keyring), clock=clock,
         rng=random.Random(99).randbytes, **deps_kw,  # type: ignore[arg-type]
     )  # fmt: skip
