@@ -7,7 +7,8 @@ clock and randomness passed in (tests drive session expiry and ticket expiry wit
 ==========================  ========================================================
 ``/login`` ``/logout``      sign-in (local, OpenID Connect), sign-out
 ``/calls`` ``/calls/{id}``  Calls list, number search, Call page, summary review
-``/calls/{id}/audio`` …     audio (Range), waveform peaks, fresh tickets
+``/calls/{id}/audio``       audio by HTTP Range (plain ASGI, :mod:`.audio`)
+``/calls/{id}/peaks`` …     waveform peaks, fresh tickets
 ``/review`` …               the QA reviewer's queue, review page, scorecard
 ``/reports/team`` …         the supervisor's team report and its CSV
 ``/access`` …               the DPO's access log and data-subject consultation report
@@ -26,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from recorder.ai_config import ai_settings
 from recorder.config import Config
@@ -38,6 +40,8 @@ from recorder.web.ui import (
     pages_reports,
     pages_review,
 )
+from recorder.web.ui.audio import PATH as AUDIO_PATH
+from recorder.web.ui.audio import AudioEndpoint
 from recorder.web.ui.db import VaultThread
 from recorder.web.ui.handlers import Deps
 from recorder.web.ui.render import SecurityHeaders, render
@@ -102,8 +106,27 @@ async def server_error(request: Request, exc: Exception) -> Response:
                   message="The server could not answer. The error was logged.")  # fmt: skip
 
 
+class _Dispatch:
+    """The seek hot path (``GET /calls/{id}/audio``) straight to :class:`AudioEndpoint`,
+    everything else to Starlette (so any other method on that path is still a 405)."""
+
+    def __init__(self, pages: Starlette, audio: AudioEndpoint) -> None:
+        self.pages = pages
+        self.audio = audio
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and AUDIO_PATH.fullmatch(scope["path"])
+        ):
+            await self.audio(scope, receive, send)
+        else:
+            await self.pages(scope, receive, send)
+
+
 def build_ui_app(deps: Deps) -> SecurityHeaders:
-    """The ASGI app (Starlette inside :class:`SecurityHeaders`)."""
+    """The ASGI app (Starlette and the audio endpoint inside :class:`SecurityHeaders`)."""
     routes = [
         Route("/", home, methods=["GET"]),
         Route("/favicon.ico", no_icon, methods=["GET"]),
@@ -117,4 +140,4 @@ def build_ui_app(deps: Deps) -> SecurityHeaders:
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found, 500: server_error})
     app.state.deps = deps
-    return SecurityHeaders(app, deps.rng)
+    return SecurityHeaders(_Dispatch(app, AudioEndpoint(deps)), deps.rng)

@@ -18,13 +18,9 @@ decrypted, and the bytes are drained off the database thread.
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-
-import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from recorder.errors import AccessDenied
@@ -37,37 +33,6 @@ from recorder.web.ui.peaks import peaks
 from storage.qa import CatalogAssignments
 from storage.vault import Vault
 
-_RANGE = re.compile(r"bytes=(\d{0,15})-(\d{0,15})")
-_NO_STORE = {"Cache-Control": "no-store", "Accept-Ranges": "bytes"}
-
-
-def byte_range(header: str | None, size: int) -> tuple[int, int, bool] | None:
-    """``(first, last, partial)`` for a ``Range`` header over ``size`` bytes; None: 416.
-
-    One range only; a header that is not a single byte range is ignored (the whole file,
-    200), as RFC 9110 allows.
-    """
-    match = _RANGE.fullmatch((header or "").strip())
-    if match is None or not (match[1] or match[2]):
-        return 0, size - 1, False
-    if not match[1]:
-        suffix = int(match[2])
-        return None if suffix == 0 else (max(0, size - suffix), size - 1, True)
-    first = int(match[1])
-    last = int(match[2]) if match[2] else size - 1
-    if first >= size or last < first:
-        return None
-    return first, min(last, size - 1), True
-
-
-async def drain(chunks: ByteRange) -> AsyncIterator[bytes]:
-    """Yield the chunks, each read on a worker thread; the blob is closed however it ends."""
-    try:
-        while (chunk := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
-            yield chunk
-    finally:
-        chunks.close()
-
 
 def _ticket(request: Request) -> str:
     return str(request.query_params.get("t", ""))
@@ -75,37 +40,6 @@ def _ticket(request: Request) -> str:
 
 def _refused(exc: AccessDenied) -> Response:
     return Response(f"refused: {exc.reason}\n", status_code=403, media_type="text/plain")
-
-
-@signed_in
-async def audio(ctx: Ctx) -> Response:
-    """The recording's WAV, or the byte range asked for."""
-    deps, rid, token = ctx.deps, str(ctx.request.path_params["rid"]), _ticket(ctx.request)
-    wanted = ctx.request.headers.get("range")
-
-    def open_(vault: Vault) -> tuple[int, tuple[int, int, bool] | None, ByteRange | None]:
-        playback = open_granted_playback(
-            vault, deps.config, ctx.principal, rid, token, now=ctx.now,
-            assignments=CatalogAssignments(vault.catalog),
-        )  # fmt: skip
-        span = byte_range(wanted, playback.size)
-        chunks = None if span is None else playback.read_bytes(span[0], span[1])
-        return playback.size, span, chunks
-
-    try:
-        size, span, chunks = await deps.db.run(open_)
-    except AccessDenied as exc:
-        return _refused(exc)
-    if span is None or chunks is None:
-        return Response(status_code=416, headers={**_NO_STORE, "Content-Range": f"bytes */{size}"})
-    first, last, partial = span
-    headers = {**_NO_STORE, "Content-Length": str(last - first + 1)}
-    if partial:
-        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
-    return StreamingResponse(
-        drain(chunks), status_code=206 if partial else 200, headers=headers,
-        media_type="audio/wav",
-    )  # fmt: skip
 
 
 @signed_in
@@ -169,7 +103,6 @@ async def ticket(ctx: Ctx) -> Response:
 
 
 ROUTES = [
-    Route("/calls/{rid:str}/audio", audio, methods=["GET"]),
     Route("/calls/{rid:str}/peaks", waveform, methods=["GET"]),
     Route("/calls/{rid:str}/ticket", ticket, methods=["POST"]),
 ]
