@@ -8,8 +8,8 @@ import click
 
 from recorder.cli.app import Context, cli, run_guarded
 from recorder.cli.store_cmds import pass_ctx
-from recorder.errors import ConfigError, RecorderError
-from recorder.web.server import run_forever
+from recorder.errors import ConfigError
+from recorder.web.server import serve
 from recorder.web.ui.auth import set_password
 from recorder.web.ui.server import DEFAULT_PORT, ui_config, ui_deps
 from recorder.web.ui.settings import ui_settings
@@ -54,11 +54,7 @@ def web(ctx: Context, host: str, port: int) -> None:
             highlight=False,
         )
         try:
-            run_forever(ui_config(deps, host, port))
-        except SystemExit as exc:  # uvicorn exits 3 (our 'denied') when it cannot bind
-            raise RecorderError(
-                f"could not listen on {host}:{port} (address in use or not resolvable?)"
-            ) from exc
+            serve(ui_config(deps, host, port))
         finally:
             deps.db.close()
 

@@ -30,6 +30,7 @@ import uvicorn
 from recorder import logredact
 from recorder.capture import Capturer
 from recorder.config import Config
+from recorder.errors import RecorderError
 from recorder.web.adapters import Masker, make_masker
 from recorder.web.app import AppDeps, build_app
 from recorder.web.config import WebSettings
@@ -185,3 +186,14 @@ def run_forever(config: uvicorn.Config) -> None:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def serve(config: uvicorn.Config) -> None:
+    """:func:`run_forever`, with uvicorn's exit on an address it cannot bind (it exits 3,
+    which is our "denied") turned into a :class:`RecorderError` naming the address."""
+    try:
+        run_forever(config)
+    except SystemExit as exc:
+        raise RecorderError(
+            f"could not listen on {config.host}:{config.port} (address in use or not resolvable?)"
+        ) from exc

@@ -32,8 +32,14 @@ from recorder.web.ui.auth import set_password
 from storage.keyring import FileKeyRing
 from storage.vault import Vault
 from tests.conftest import NOW
-from tests.recorder.ai.conftest import ANSWER_AFTER, CALL_SECONDS, script, scripted_pcm
-from tests.recorder.conftest import BEFORE_MOVE, ORG_CHART, canary_pcm, write_wav
+from tests.recorder.ai.conftest import (
+    AI_ORG_CHART,
+    ANSWER_AFTER,
+    CALL_SECONDS,
+    script,
+    scripted_pcm,
+)
+from tests.recorder.conftest import BEFORE_MOVE, canary_pcm, write_wav
 from transcribe.engine import ScriptedEngine
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a test password
@@ -42,17 +48,8 @@ USERS = ("anna", "bjorn", "carla", "siri", "sven", "admin1", "qa1", "qa2", "dpo1
          "=eve")  # fmt: skip
 
 UI_CHART = (
-    ORG_CHART
+    AI_ORG_CHART
     + """
-[[users]]
-id = "qa1"
-roles = ["qa_reviewer"]
-[[users]]
-id = "qa2"
-roles = ["qa_reviewer"]
-[[users]]
-id = "dpo1"
-roles = ["dpo"]
 [[users]]
 id = "legal1"
 roles = ["legal"]

@@ -13,10 +13,10 @@ from argon2 import PasswordHasher
 from recorder.config import parse_config
 from recorder.errors import ConfigError
 from recorder.qa_report import TrendPoint
+from recorder.web.ui.audio import byte_range
 from recorder.web.ui.call_view import redacted_spans
 from recorder.web.ui.chart import trend_chart
 from recorder.web.ui.csrf import csrf_token, same_origin, token_matches
-from recorder.web.ui.audio import byte_range
 from recorder.web.ui.passwords import hash_password, needs_rehash, verify_password
 from recorder.web.ui.peaks import peaks
 from recorder.web.ui.settings import UiSettings, ui_settings
