@@ -20,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from starlette.datastructures import FormData
@@ -34,11 +34,13 @@ from recorder.qa_config import QaSettings
 from recorder.web.ui import auth
 from recorder.web.ui.csrf import FIELD, HEADER, SAFE_METHODS, csrf_token, same_origin, token_matches
 from recorder.web.ui.db import VaultThread
-from recorder.web.ui.oidc import OidcClient
 from recorder.web.ui.render import nonce_of, render
 from recorder.web.ui.settings import UiSettings
 from storage.errors import GoneError, NotFoundError
 from storage.models import Rng
+
+if TYPE_CHECKING:  # the `oidc` extra is imported only when [web.oidc] is configured
+    from recorder.web.ui.oidc import OidcClient
 
 log = logging.getLogger(__name__)
 
