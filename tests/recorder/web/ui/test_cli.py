@@ -109,7 +109,8 @@ def test_local_accounts_never_load_the_oidc_extra() -> None:
     """Authlib and requests (the ``oidc`` extra) load only when ``[web.oidc]`` is configured:
     the CLI and the web app import without them (urllib3 even probes a socket on import)."""
     extra = "('authlib', 'joserfc', 'requests', 'urllib3')"
-    probe = f"import sys, recorder.cli, recorder.web.ui.app; print([m for m in {extra} if m in sys.modules])"
+    probe = "import sys, recorder.cli, recorder.web.ui.app\n"
+    probe += f"print([m for m in {extra} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          timeout=120, check=True)  # fmt: skip
     assert out.stdout.strip() == "[]"
