@@ -3,7 +3,8 @@
 Few tests, each a whole task as a person does it, with a screenshot of every page in
 ``test-artefacts/``: an agent signs in and sees only their calls; plays the dual-channel
 call (``currentTime`` advances, the redacted spans are marked on the two-lane waveform),
-clicks a transcript turn and lands there, and drives the player from the keyboard; a QA
+clicks a transcript turn and lands there, drives the player from the keyboard and approves
+the AI summary in place (htmx); a QA
 reviewer is refused an unassigned call by URL, scores an assigned one (N/A, the critical
 question) and the supervisor's report shows the score; the DPO reads the access log; and a
 forged or expired ticket, a cross-site POST without the CSRF token and a session past its
@@ -106,6 +107,10 @@ def test_play_seek_by_transcript_and_keyboard_on_the_two_lane_player(
     assert audio_time(page) == pytest.approx(before - 5, abs=0.3)
     page.keyboard.press("ArrowRight")
     assert audio_time(page) == pytest.approx(before, abs=0.3)
+    url = page.url
+    page.get_by_role("button", name="Approve as it stands").click()  # htmx, CSRF header
+    expect(page.locator("#summary [role=status]")).to_contain_text("Approved by anna")
+    assert page.url == url  # swapped in place, no reload
     assert errors == []
 
 
