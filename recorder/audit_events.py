@@ -111,6 +111,12 @@ class AuditAction(enum.StrEnum):
     CHAT_SELF_DELETE = "chat.self.delete"
     CHAT_HISTORY = "chat.history"
     CHAT_REQUEST_DONE = "chat.request.done"
+    # the web app (recorder.web.ui)
+    WEB_SIGNIN = "web.signin"
+    WEB_SIGNOUT = "web.signout"
+    WEB_SESSION_EXPIRE = "web.session.expire"
+    WEB_PASSWORD_SET = "web.password.set"  # noqa: S105 - an action name, not a password
+    AUDIT_VIEW = "audit.view"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -519,6 +525,41 @@ EVENTS: Mapping[AuditAction, EventDoc] = MappingProxyType(
             writer="recorder.chat.selfservice",
             outcomes=_OK,
             detail=("requests",),
+            purpose=True,
+        ),
+        AuditAction.WEB_SIGNIN: EventDoc(
+            means="A web sign-in (password or OpenID Connect), allowed or refused.",
+            writer="recorder.web.ui.auth",
+            outcomes=(Outcome.OK, Outcome.DENIED),
+            detail=("method",),
+            notes="A refused name that is not in the org chart is recorded as actor "
+            "`(unknown)`: what was typed is never written.",
+        ),
+        AuditAction.WEB_SIGNOUT: EventDoc(
+            means="A web session was ended by its user (server-side: the cookie is dead).",
+            writer="recorder.web.ui.auth",
+            outcomes=_OK,
+        ),
+        AuditAction.WEB_SESSION_EXPIRE: EventDoc(
+            means="A web session was refused and ended: idle or absolute timeout, or its "
+            "user left the org chart.",
+            writer="recorder.web.ui.auth",
+            outcomes=_OK,
+        ),
+        AuditAction.WEB_PASSWORD_SET: EventDoc(
+            means="A local web password was set (`callrec users set-password`); the user's "
+            "live sessions end.",
+            writer="recorder.web.ui.auth",
+            outcomes=_OK,
+            detail=("user", "replaced", "sessions_ended"),
+            notes="The password and its hash are never written.",
+        ),
+        AuditAction.AUDIT_VIEW: EventDoc(
+            means="The DPO read the access log of a recording (its consultations) in the "
+            "web app, or was refused.",
+            writer="recorder.web.ui.access_log",
+            outcomes=_AD,
+            detail=("entries",),
             purpose=True,
         ),
     }

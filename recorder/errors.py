@@ -32,8 +32,11 @@ both trees to exit codes. Messages never carry phone numbers, transcript text or
     │   └── BundleExpired  the bundle's expiry date (inside its authenticated header) passed
     ├── RateLimited        too many self-service requests from one client or for one chat
     │                      (HTTP 429, ``.retry_after`` seconds)
-    └── FetchError         provider media could not be fetched (``.retryable``)
-        └── FetchRefused   the outbound policy refused a URL or address (SSRF guard)
+    ├── FetchError         provider media could not be fetched (``.retryable``)
+    │   └── FetchRefused   the outbound policy refused a URL or address (SSRF guard)
+    └── SignInFailed       a web sign-in was refused: wrong user or password, too many
+                           attempts (``.throttled``: HTTP 429), an identity provider's
+                           token that does not verify, a user not in the org chart
 """
 
 from __future__ import annotations
@@ -138,3 +141,16 @@ class FetchRefused(FetchError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, retryable=False)
+
+
+class SignInFailed(RecorderError):
+    """A web sign-in was refused; ``reason`` is a fixed phrase (audited), never the input.
+
+    The message shown to the person is the same for every refusal except throttling, so
+    it never tells whether a user name exists.
+    """
+
+    def __init__(self, reason: str, *, throttled: bool = False) -> None:
+        super().__init__(f"sign-in refused: {reason}")
+        self.reason = reason
+        self.throttled = throttled

@@ -11,6 +11,8 @@ Filters
   nested below it (the same "team at call time" rule as access).
 - ``since`` / ``until``: call start in ``[since, until)``; a bare date ``YYYY-MM-DD`` means
   midnight UTC for ``since`` and the *end* of that day for ``until``.
+- ``topic``: calls the AI path put in that topic (P15), read from the call's encrypted
+  categories artefact, only for calls the user may list; calls without AI output have none.
 - ``masked``: a piece of the masked display (``+4791234***``), spaces ignored; it never
   touches the lookup digest. A pattern without ``*`` and with 7+ digits is refused: that
   is a full number, and full numbers go through ``number``.
@@ -36,14 +38,16 @@ from recorder.config import Config
 from recorder.errors import AccessDenied, InvalidEvent
 from recorder.masking import digest_for_lookup
 from recorder.models import CHAT_PROVIDER
+from recorder.qa_views import read_json, topics_of
 from recorder.timeutil import parse_utc
 from storage.errors import KeyringError
-from storage.models import Recording, State
+from storage.models import ArtefactKind, Recording, State
 from storage.vault import Vault
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MASKED = re.compile(r"[+0-9*]{1,20}")
 _DIGIT = re.compile(r"\d")
+CATEGORIES = ArtefactKind.CATEGORIES
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,12 +60,13 @@ class CallFilter:
     until: datetime | None = None
     masked: str | None = None
     number: str | None = field(default=None, repr=False)
+    topic: str | None = None
 
     def names(self) -> str:
         """The names of the filters in use, comma-separated (what the audit log gets)."""
         used = [
             name
-            for name in ("agent", "team", "since", "until", "masked", "number")
+            for name in ("agent", "team", "since", "until", "masked", "number", "topic")
             if getattr(self, name) is not None
         ]
         return ",".join(used)
@@ -180,6 +185,8 @@ def list_calls(
             config, principal, Action.LIST, call, purpose=purpose, assignments=assignments
         ).allowed
     ]
+    if wanted.topic is not None:
+        rows = [r for r in rows if wanted.topic in topics_of(read_json(vault, r, CATEGORIES))]
     rows.sort(key=lambda r: (r.started_at, r.id))
     vault.audit.append(
         access_event(

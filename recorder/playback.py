@@ -4,13 +4,16 @@
 denied, with the purpose and the requested range) in its own committed transaction
 *before* it returns; the audio iterator it returns is the only way to get bytes. If the
 audit write fails, the exception propagates and nothing plays (RELIABILITY A1). A seek
-decrypts only the segments the range needs.
+decrypts only the segments the range needs; :meth:`Playback.read_bytes` serves any byte
+range of the WAV file (the web player's HTTP Range requests).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,6 +55,51 @@ class Playback:
             return
         with self._vault.open_artefact(self._artefact_id) as reader:
             yield from reader.read_range(self._offset, length)
+
+    @property
+    def size(self) -> int:
+        """Bytes of the WAV file :meth:`wav_chunks` yields (header included)."""
+        return HEADER_SIZE + self.frames * self.fmt.frame_size
+
+    def read_bytes(self, first: int, last: int) -> ByteRange:
+        """Bytes ``first..last`` (inclusive, as in an HTTP Range) of that WAV file.
+
+        For the web player's seeking: only the segments the range needs are decrypted.
+        The artefact is opened (its catalog rows read) before this returns, so the
+        iterator itself touches only the blob and may be consumed on another thread;
+        ``close()`` it if it is abandoned early.
+        """
+        if not 0 <= first <= last < self.size:
+            raise ValueError("byte range outside the file")
+        head = wav_header(self.fmt, self.frames)[first : last + 1]
+        pcm_first = max(first, HEADER_SIZE) - HEADER_SIZE
+        length = last + 1 - HEADER_SIZE - pcm_first
+        stack = ExitStack()
+        parts: list[Iterator[bytes]] = [iter((head,))] if head else []
+        if length > 0:
+            reader = stack.enter_context(self._vault.open_artefact(self._artefact_id))
+            parts.append(reader.read_range(self._offset + pcm_first, length))
+        return ByteRange(stack, itertools.chain(*parts))
+
+
+class ByteRange(Iterator[bytes]):
+    """The chunks of :meth:`Playback.read_bytes`; the blob is closed at the end or on close()."""
+
+    def __init__(self, stack: ExitStack, chunks: Iterator[bytes]) -> None:
+        self._stack = stack
+        self._chunks = chunks
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release the blob (idempotent); the iterator is then exhausted."""
+        self._chunks = iter(())
+        self._stack.close()
 
 
 def _audit(

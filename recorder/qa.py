@@ -325,7 +325,7 @@ class Review:
     def score(
         self,
         recording_id: str,
-        scores: Mapping[str, int],
+        scores: Mapping[str, int | None],
         *,
         comment: str = "",
         now: datetime,
@@ -333,7 +333,8 @@ class Review:
         """Record (or replace) the reviewer's scorecard for an assigned call.
 
         Scores are validated against ``[qa]`` criteria first (:class:`QaError`, nothing
-        audited: no call was touched); then access is decided and audited.
+        audited: no call was touched); ``None`` marks a criterion not applicable where
+        ``[qa]`` allows it. Then access is decided and audited.
         """
         settings = self.settings
         checked = settings.validate(scores)

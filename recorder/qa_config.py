@@ -16,6 +16,15 @@ Without a ``[qa]`` table (or without ``criteria``) the five criteria above are u
 criterion name is a lower-case code (``[a-z][a-z0-9_]*``, at most 32 characters); the scale
 is two integers ``[low, high]`` with ``low < high``; the weight a positive number used only
 for the weighted overall score of the report. Errors name the TOML path, never a value.
+
+Two optional flags per criterion (as in Genesys and NICE evaluation forms):
+
+- ``na = true``: the reviewer may mark it *not applicable* (a ``None`` score); it is left
+  out of the weighting and of the report's counts.
+- ``critical = true``: a question the call must not fail, such as identity verification
+  before account details (``{ name = "verified_identity", scale = [0, 1], critical = true }``).
+  Scoring it at the bottom of its scale fails the whole evaluation: its overall score is 0 %
+  whatever the other criteria say (:meth:`QaSettings.evaluate`).
 """
 
 from __future__ import annotations
@@ -40,11 +49,21 @@ class Criterion:
     low: int = 1
     high: int = 5
     weight: float = 1.0
+    na: bool = False
+    critical: bool = False
 
-    def check(self, score: int) -> None:
-        """:class:`QaError` unless ``score`` is on this criterion's scale."""
+    def check(self, score: int | None) -> None:
+        """:class:`QaError` unless ``score`` is on this criterion's scale (or an allowed N/A)."""
+        if score is None:
+            if not self.na:
+                raise QaError(f"score for {self.name}: cannot be marked not applicable")
+            return
         if not self.low <= score <= self.high:
             raise QaError(f"score for {self.name}: must be between {self.low} and {self.high}")
+
+    def fails(self, score: int | None) -> bool:
+        """True if ``score`` fails the evaluation (a critical criterion at its lowest)."""
+        return self.critical and score == self.low
 
 
 DEFAULT_CRITERIA: tuple[Criterion, ...] = (
@@ -54,6 +73,14 @@ DEFAULT_CRITERIA: tuple[Criterion, ...] = (
     Criterion(name="compliance", weight=2.0),
     Criterion(name="tone"),
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evaluation:
+    """One scorecard's result: the overall score (percent of the scale) and what failed it."""
+
+    percent: float | None
+    failed: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,33 +98,59 @@ class QaSettings:
         known = ", ".join(c.name for c in self.criteria)
         raise QaError(f"unknown criterion (known: {known})")
 
-    def validate(self, scores: Mapping[str, int]) -> dict[str, int]:
-        """Check a scorecard: every criterion scored once, on its scale; in criteria order."""
+    def validate(self, scores: Mapping[str, int | None]) -> dict[str, int | None]:
+        """Check a scorecard: every criterion scored once, on its scale (``None``: N/A, where
+        allowed); in criteria order."""
         for name in scores:
             self.criterion(name)
         missing = [c.name for c in self.criteria if c.name not in scores]
         if missing:
             raise QaError(f"scorecard incomplete: no score for {', '.join(missing)}")
-        checked: dict[str, int] = {}
+        checked: dict[str, int | None] = {}
         for criterion in self.criteria:
             score = scores[criterion.name]
-            if isinstance(score, bool) or not isinstance(score, int):
+            if score is not None and (isinstance(score, bool) or not isinstance(score, int)):
                 raise QaError(f"score for {criterion.name}: must be a whole number")
             criterion.check(score)
             checked[criterion.name] = score
         return checked
 
-    def weighted_percent(self, scores: Mapping[str, float]) -> float | None:
+    def weighted_percent(self, scores: Mapping[str, float | None]) -> float | None:
         """Weighted overall score as a percentage of the scale (0 = all lowest, 100 = all top).
 
-        ``scores`` may be means; criteria without a value are left out of the weighting.
+        ``scores`` may be means; criteria without a value (or N/A) are left out.
         """
         total = weights = 0.0
         for c in self.criteria:
-            if c.name in scores:
-                total += c.weight * (scores[c.name] - c.low) / (c.high - c.low)
+            value = scores.get(c.name)
+            if value is not None:
+                total += c.weight * (value - c.low) / (c.high - c.low)
                 weights += c.weight
         return None if weights == 0 else round(100 * total / weights, 1)
+
+    def parse_scores(self, raw: Mapping[str, str]) -> dict[str, int | None]:
+        """Scores typed as text (CLI ``--score name=N``, the web form): a whole number, or
+        ``na`` for not applicable; then :meth:`validate`. Blank values count as missing."""
+        scores: dict[str, int | None] = {}
+        for name, text in raw.items():
+            value = text.strip().lower()
+            if not value:
+                continue
+            if value in ("na", "n/a"):
+                scores[name] = None
+                continue
+            try:
+                scores[name] = int(value)
+            except ValueError:
+                raise QaError(f"score for {name}: expected a whole number or na") from None
+        return self.validate(scores)
+
+    def evaluate(self, scores: Mapping[str, int | None]) -> Evaluation:
+        """One scorecard's overall result: 0 % when a critical criterion failed, else the
+        weighted percent of what was scored (None when everything was N/A)."""
+        failed = tuple(c.name for c in self.criteria if c.fails(scores.get(c.name)))
+        percent = 0.0 if failed else self.weighted_percent(scores)
+        return Evaluation(percent=percent, failed=failed)
 
 
 def _int(value: Any, where: str) -> int:
@@ -108,10 +161,14 @@ def _int(value: Any, where: str) -> int:
 
 def _criterion(raw: Any, where: str) -> Criterion:
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where} must be a table {{ name, scale, weight }}")
-    unknown = set(raw) - {"name", "scale", "weight"}
+        raise ConfigError(f"{where} must be a table {{ name, scale, weight, na, critical }}")
+    unknown = set(raw) - {"name", "scale", "weight", "na", "critical"}
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
+    flags = {key: raw.get(key, False) for key in ("na", "critical")}
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}.{key} must be true or false")
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ConfigError(f"{where}.name must be a lower-case code such as greeting")
@@ -126,7 +183,10 @@ def _criterion(raw: Any, where: str) -> Criterion:
         raise ConfigError(f"{where}.weight must be a positive number")
     if weight == float("inf"):
         raise ConfigError(f"{where}.weight must be a positive number")
-    return Criterion(name=name, low=low, high=high, weight=float(weight))
+    return Criterion(
+        name=name, low=low, high=high, weight=float(weight), na=flags["na"],
+        critical=flags["critical"],
+    )  # fmt: skip
 
 
 def qa_settings(config: Config) -> QaSettings:

@@ -6,10 +6,14 @@ scope) and whose team is ``team`` or below it. Anyone else is refused, audited. 
 are refused too: scores are staff-performance data, and the admin manages keys and users,
 not people. Restricted calls are left out (the supervisor cannot list them either).
 
-Aggregation: one row per (agent, criterion) with ``n`` (scorecards that scored it) and the
-``mean`` (rounded to 2 decimals). A call scored by two reviewers counts twice: each is a
-separate review. Per agent, ``weighted`` is the weighted overall score as a percentage of
-the scale (:meth:`recorder.qa_config.QaSettings.weighted_percent` over the means).
+Aggregation: one row per (agent, criterion) with ``n`` (scorecards that scored it; a
+criterion marked not applicable is not counted) and the ``mean`` (rounded to 2 decimals).
+A call scored by two reviewers counts twice: each is a separate review. Per agent,
+``weighted`` is the weighted overall score as a percentage of the scale
+(:meth:`recorder.qa_config.QaSettings.weighted_percent` over the means) and ``failed`` the
+evaluations a critical criterion failed. The ``trend`` is one point per ISO week (of the
+call's start): scorecards and their mean overall score, a failed evaluation counting as 0 %
+(:meth:`recorder.qa_config.QaSettings.evaluate`).
 
 Rendering: :func:`report_dict` (for ``--json``) and :func:`report_csv` (one line per agent
 and criterion; cells that a spreadsheet would run as a formula are prefixed with ``'``).
@@ -21,7 +25,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from recorder.access import Action, Principal, allowed
@@ -53,6 +57,16 @@ class AgentTotal:
     agent: str
     calls: int
     weighted: float | None
+    failed: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrendPoint:
+    """One ISO week (``week`` is its Monday): scorecards and their mean overall score."""
+
+    week: date
+    scorecards: int
+    percent: float | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +79,11 @@ class QaReport:
     rows: tuple[ReportRow, ...]
     agents: tuple[AgentTotal, ...]
     scorecards: int
+    trend: tuple[TrendPoint, ...] = ()
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
 
 
 def _ever_led(config: Config, user_id: str, team: str) -> bool:
@@ -93,6 +112,8 @@ def qa_report(
     names = tuple(c.name for c in settings.criteria)
     sums: dict[tuple[str, str], list[int]] = defaultdict(list)
     calls: dict[str, int] = defaultdict(int)
+    failed: dict[str, int] = defaultdict(int)
+    weeks: dict[date, list[float | None]] = defaultdict(list)
     used = 0
     for card in QaStore(vault.catalog).scorecards():
         try:
@@ -108,7 +129,12 @@ def qa_report(
         used += 1
         calls[agent] += 1
         for name, score in card.scores.items():
-            sums[(agent, name)].append(score)
+            if score is not None:
+                sums[(agent, name)].append(score)
+        result = settings.evaluate(card.scores)
+        failed[agent] += bool(result.failed)
+        day = rec.started_at.date()
+        weeks[day - timedelta(days=day.weekday())].append(result.percent)
     order = {name: i for i, name in enumerate(names)}
     rows = tuple(
         ReportRow(agent=a, criterion=c, n=len(v), mean=round(sum(v) / len(v), 2))
@@ -119,16 +145,22 @@ def qa_report(
             agent=a,
             calls=calls[a],
             weighted=settings.weighted_percent({r.criterion: r.mean for r in rows if r.agent == a}),
+            failed=failed[a],
         )
         for a in sorted(calls)
+    )
+    trend = tuple(
+        TrendPoint(week=w, scorecards=len(v), percent=_mean([p for p in v if p is not None]))
+        for w, v in sorted(weeks.items())
     )
     audit_step(
         vault, principal, "qa.report", now=now, outcome="ok",
         reason="supervisor of the team", detail={"team": team, "scorecards": used},
     )  # fmt: skip
     return QaReport(
-        team=team, generated_at=now, criteria=names, rows=rows, agents=agents, scorecards=used
-    )
+        team=team, generated_at=now, criteria=names, rows=rows, agents=agents, scorecards=used,
+        trend=trend,
+    )  # fmt: skip
 
 
 def report_dict(report: QaReport) -> dict[str, Any]:
@@ -143,8 +175,17 @@ def report_dict(report: QaReport) -> dict[str, Any]:
             for r in report.rows
         ],
         "agents": [
-            {"agent": a.agent, "calls": a.calls, "weighted_percent": a.weighted}
+            {
+                "agent": a.agent,
+                "calls": a.calls,
+                "weighted_percent": a.weighted,
+                "failed_critical": a.failed,
+            }
             for a in report.agents
+        ],
+        "trend": [
+            {"week": p.week.isoformat(), "scorecards": p.scorecards, "percent": p.percent}
+            for p in report.trend
         ],
     }
 

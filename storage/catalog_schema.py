@@ -34,6 +34,7 @@ from storage.schema_guard import V_GUARD as _V_GUARD
 from storage.schema_qa import V_QA as _V_QA
 from storage.schema_retention import V_RETENTION as _V_RETENTION
 from storage.schema_subject import V_SUBJECT as _V_SUBJECT
+from storage.schema_web import V_WEB as _V_WEB
 
 _V1: tuple[str, ...] = (
     """
@@ -99,7 +100,7 @@ _V1: tuple[str, ...] = (
 
 #: Migration ``i`` (0-based) takes ``user_version`` from ``i`` to ``i + 1``.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _V1, _V_QA, _V_AI, _V_SUBJECT, _V_ACCESS, _V_RETENTION, _V_GUARD, _V_CHAT,
+    _V1, _V_QA, _V_AI, _V_SUBJECT, _V_ACCESS, _V_RETENTION, _V_GUARD, _V_CHAT, _V_WEB,
 )  # fmt: skip
 #: The migration after which every guarded row must carry its MAC (``storage.guard``).
 GUARD_VERSION = MIGRATIONS.index(_V_GUARD) + 1

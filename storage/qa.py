@@ -78,13 +78,14 @@ class Session:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Scorecard:
-    """A reviewer's scores for one call (``{criterion: score}``) and a number-free comment."""
+    """A reviewer's scores for one call (``{criterion: score}``, ``None`` = not applicable)
+    and a number-free comment."""
 
     id: str
     session_id: str | None
     recording_id: str
     reviewer_id: str
-    scores: Mapping[str, int]
+    scores: Mapping[str, int | None]
     comment: str
     created_at: datetime
 
@@ -150,7 +151,9 @@ def _session(row: Row) -> Session:
 
 def _scorecard(row: Row) -> Scorecard:
     scores = _json_object(row["scores"], "scores")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in scores.values()):
+    if not all(
+        v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in scores.values()
+    ):
         raise SchemaError("QA table holds unreadable scores")
     return Scorecard(
         id=row["id"],

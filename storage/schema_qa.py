@@ -13,7 +13,8 @@ without importing the store that uses them (:mod:`storage.qa`).
   ``closed``; ``position`` is the recording currently shown. At most one non-closed session
   per reviewer.
 - ``qa_scorecards``: one per (reviewer, recording); the scores are a JSON object
-  ``{criterion: int}``; the comment has passed the number filter before it gets here.
+  ``{criterion: int or null}`` (null: not applicable); the comment has passed the number
+  filter before it gets here.
 """
 
 from __future__ import annotations

@@ -40,6 +40,11 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "uvicorn": ("recorder/web/",),
     "multipart": ("recorder/web/",),
     "python_multipart": ("recorder/web/",),
+    "jinja2": ("recorder/web/ui/render.py",),
+    "argon2": ("recorder/web/ui/passwords.py",),
+    "authlib": ("recorder/web/ui/oidc.py",),
+    "joserfc": ("recorder/web/ui/oidc.py",),
+    "requests": ("recorder/web/ui/oidc.py",),
     "click": ("recorder/cli/", "recorder/cli.py"),
     "rich": ("recorder/cli/", "recorder/cli.py"),
 }
@@ -106,6 +111,9 @@ def test_packages_exist_and_are_walked() -> None:
         ("recorder/capture.py", "import sqlite3\n", "sqlite3 only"),
         ("recorder/ai.py", "def f():\n    import faster_whisper\n", "faster_whisper"),
         ("recorder/web2/app.py", "from starlette.requests import Request\n", "starlette"),
+        ("recorder/web/ui/pages_calls.py", "import jinja2\n", "jinja2 only"),
+        ("recorder/web/ui/auth.py", "from argon2 import PasswordHasher\n", "argon2 only"),
+        ("recorder/web/ui/app.py", "from authlib.oidc.core import CodeIDToken\n", "authlib"),
     ],
 )
 def test_checker_catches_violations(

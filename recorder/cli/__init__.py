@@ -15,6 +15,7 @@ from recorder.cli import (  # noqa: F401  (importing registers the commands)
     retention_cmds,
     store_cmds,
     subject_cmds,
+    ui_cmds,
     web_cmds,
     worker_cmds,
 )

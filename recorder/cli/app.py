@@ -117,6 +117,7 @@ def cli(
       callrec download ID --as USER --purpose dispute --out call.wav
       callrec serve                 receive Twilio/Telnyx/upload webhooks
       callrec webhooks callback-url --provider telnyx --agent anna   the URL to configure
+      callrec web                   the QA review and supervisor web app (:8090)
       callrec worker                fetch queued provider recordings, store them
       callrec jobs list             the webhook job queue (what failed, why)
       callrec ai run --pending      transcribe and summarise waiting calls

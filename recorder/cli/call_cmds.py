@@ -182,6 +182,7 @@ def calls() -> None:
 @click.option("--since", help="From this date (YYYY-MM-DD, UTC) or instant (ISO-8601).")
 @click.option("--until", help="Up to and including this date, or before this instant.")
 @click.option("--masked", help="A piece of the masked number, e.g. 234*** (never a full one).")
+@click.option("--topic", help="Only calls the AI path put in this topic (e.g. card_block).")
 @click.option("--number", help="Caller's full number (DPO/legal only, with --purpose).")
 @click.option("--purpose", help="Why: dsar (DPO) or legal (legal) when listing as them.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -194,6 +195,7 @@ def calls_list(
     since: str | None,
     until: str | None,
     masked: str | None,
+    topic: str | None,
     number: str | None,
     purpose: str | None,
     as_json: bool,
@@ -216,7 +218,7 @@ def calls_list(
     number works); it is for the DPO (dsar) and legal (legal) only, and is audited as a
     search without the number. Exit 3 when refused.
     """
-    wanted = CallFilter(agent=agent, team=team, number=number)
+    wanted = CallFilter(agent=agent, team=team, number=number, topic=topic)
     run_guarded(
         ctx.err,
         lambda: show_calls(

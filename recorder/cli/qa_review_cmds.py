@@ -17,6 +17,7 @@ from recorder.cli.qa_cmds import card_dict, qa, review_desk, write_atomically
 from recorder.cli.store_cmds import pass_ctx
 from recorder.errors import AccessDenied, QaError, RecorderError
 from recorder.qa import CallCard, Review, SummaryView, TranscriptView
+from recorder.qa_config import QaSettings
 from recorder.timeutil import parse_offset_ms
 from storage.errors import StorageError
 
@@ -26,17 +27,14 @@ def _clock(value: str | None, field: str) -> int | None:
     return parse_offset_ms(value, field, QaError)
 
 
-def _scores(pairs: tuple[str, ...]) -> dict[str, int]:
-    scores: dict[str, int] = {}
+def _scores(pairs: tuple[str, ...], settings: QaSettings) -> dict[str, int | None]:
+    raw: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise QaError("--score: expected CRITERION=N, e.g. greeting=4")
-        try:
-            scores[name.strip()] = int(value)
-        except ValueError:
-            raise QaError(f"--score {name.strip()}: expected a whole number") from None
-    return scores
+            raise QaError("--score: expected CRITERION=N, e.g. greeting=4 (or =na)")
+        raw[name.strip()] = value
+    return settings.parse_scores(raw)
 
 
 def _print_card(ctx: Context, card: CallCard | None) -> None:
@@ -296,7 +294,9 @@ def review_summary(ctx: Context, recording_id: str, as_user: str, as_json: bool)
 @qa_review.command("score")
 @click.argument("recording_id")
 @click.option("--as", "as_user", required=True, help="The QA reviewer.")
-@click.option("--score", "pairs", multiple=True, help="CRITERION=N, once per criterion.")
+@click.option(
+    "--score", "pairs", multiple=True, help="CRITERION=N (or =na where [qa] allows), once each."
+)
 @click.option("--comment", default="", help="Free text; numbers in it are redacted.")
 @pass_ctx
 def review_score(
@@ -315,8 +315,9 @@ def review_score(
 
     def body() -> None:
         with ctx.vault() as vault:
-            card = review_desk(ctx, vault, as_user).score(
-                recording_id, _scores(pairs), comment=comment, now=ctx.now()
+            desk = review_desk(ctx, vault, as_user)
+            card = desk.score(
+                recording_id, _scores(pairs, desk.settings), comment=comment, now=ctx.now()
             )
         ctx.out.print(f"Scorecard {card.id} saved for {card.recording_id}.", highlight=False)
 

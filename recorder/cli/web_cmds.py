@@ -14,11 +14,12 @@ from rich.table import Table
 
 from recorder.cli.app import Context, cli, run_guarded
 from recorder.cli.background import start_checkpointer, start_sweeper
-from recorder.errors import ConfigError, RecorderError
+from recorder.errors import ConfigError
 from recorder.ingest.verify.query import query_key, sign_query
 from recorder.web.adapters import parse_query
 from recorder.web.config import load_web_settings
-from recorder.web.server import ServerPaths, make_deps, run_forever, uvicorn_config
+from recorder.web.server import ServerPaths, make_deps, uvicorn_config
+from recorder.web.server import serve as serve_on
 from storage.jobs import STATES, Job, JobStore, jobs_path
 from storage.keyring import FileKeyRing
 
@@ -114,12 +115,7 @@ def serve(ctx: Context, host: str, port: int, with_worker: bool, sweep: bool) ->
                 worker = _start_worker(ctx, stop)
                 if sweep:
                     sweeper = start_sweeper(ctx, config, stop)
-            try:
-                run_forever(uvicorn_config(deps, host, port))
-            except SystemExit as exc:  # uvicorn exits 3 (our 'denied') when it cannot bind
-                raise RecorderError(
-                    f"could not listen on {host}:{port} (address in use or not resolvable?)"
-                ) from exc
+            serve_on(uvicorn_config(deps, host, port))
         finally:
             stop.set()
             if worker is not None:

@@ -35,6 +35,7 @@ from recorder.capture import Capturer
 from recorder.chat.ratelimit import RateLimit
 from recorder.chat.settings import load_chat_settings
 from recorder.config import Config
+from recorder.errors import RecorderError
 from recorder.ingest.verify.query import query_key
 from recorder.web.adapters import Masker, make_masker
 from recorder.web.app import AppDeps, build_app
@@ -212,3 +213,14 @@ def run_forever(config: uvicorn.Config) -> None:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def serve(config: uvicorn.Config) -> None:
+    """:func:`run_forever`, with uvicorn's exit on an address it cannot bind (it exits 3,
+    which is our "denied") turned into a :class:`RecorderError` naming the address."""
+    try:
+        run_forever(config)
+    except SystemExit as exc:
+        raise RecorderError(
+            f"could not listen on {config.host}:{config.port} (address in use or not resolvable?)"
+        ) from exc
